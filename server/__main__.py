@@ -1,0 +1,5 @@
+"""`python -m server` is `palabre`."""
+
+from server.cli import main
+
+main()
