@@ -9,6 +9,9 @@ import { WebsocketProvider } from 'y-websocket'
 
 export { Y }
 
+// Every WebsocketProvider adds a process 'exit' listener; many clients in one process are normal here.
+process.setMaxListeners(0)
+
 const COMMON_OPTIONS = {
   url: { type: 'string' }, // ws://HOST:PORT/ws (env PALABRE_URL)
   board: { type: 'string' }, // board id (env PALABRE_BOARD)
