@@ -267,10 +267,10 @@ class Board:
             _replace_text(self._note_text(note_id), text)
 
     def append_note_text(self, note_id: str, text: str) -> None:
+        current = self._entry(s.NOTES, note_id).get("text")
+        s.check_text((str(current) if isinstance(current, (Text, str)) else "") + s.check_text(text))
         with self.doc.transaction():
-            current = self._note_text(note_id)
-            s.check_text(str(current) + s.check_text(text))
-            current += text
+            self._note_text(note_id).__iadd__(text)
 
     def _note_text(self, note_id: str) -> Text:
         """The note's Text, repaired into a Text if another client stored something else."""
