@@ -1,0 +1,99 @@
+"""Presence (y-protocols awareness) for one room, checked, coalesced and cleaned up.
+
+- Every state is checked (`protocol.parse_awareness`) before anyone else sees it.
+- Changes are coalesced: within `interval` seconds only each client's newest entry is kept, and
+  the batch is encoded once and sent to every connection (the sender included: a lone stock
+  client relies on its own echoed presence renewals to see traffic every 15 s and not drop the
+  socket after 30 s of silence).
+- Each connection owns the client ids it introduced; when it closes, their removal (state
+  `null`, clock + 1) is broadcast, so no ghost cursor stays behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from server.protocol import AwarenessEntry, encode_awareness
+
+if TYPE_CHECKING:
+    from server.connection import Connection
+
+
+class Presence:
+    def __init__(self, broadcast: Callable[[bytes], None], interval: float) -> None:
+        self._broadcast = broadcast
+        self._interval = interval
+        self._states: dict[int, AwarenessEntry] = {}  # live (non-null) states
+        self._clocks: dict[int, int] = {}  # newest clock seen per client, removed ones included
+        self._owners: dict[int, "Connection"] = {}
+        self._pending: dict[int, bytes] = {}  # client id → encoded entry, not yet broadcast
+        self._flush_handle: asyncio.Handle | None = None
+
+    def __len__(self) -> int:
+        return len(self._states)
+
+    def apply(self, conn: "Connection", entries: Iterable[AwarenessEntry]) -> None:
+        """Record a client's awareness update (already checked) and schedule its relay."""
+        for entry in entries:
+            known = self._clocks.get(entry.client_id, -1)
+            if entry.clock < known or (entry.clock == known and not entry.removed):
+                continue  # stale
+            self._clocks[entry.client_id] = entry.clock
+            if entry.removed:
+                self._states.pop(entry.client_id, None)
+                owner = self._owners.pop(entry.client_id, None)
+                if owner is not None:
+                    owner.awareness_ids.discard(entry.client_id)
+            else:
+                self._states[entry.client_id] = entry
+                previous = self._owners.get(entry.client_id)
+                if previous is not conn:
+                    if previous is not None:
+                        previous.awareness_ids.discard(entry.client_id)
+                    self._owners[entry.client_id] = conn
+                    conn.awareness_ids.add(entry.client_id)
+            self._pending[entry.client_id] = entry.encode()
+        self._schedule(self._interval)
+
+    def remove_connection(self, conn: "Connection") -> None:
+        """Broadcast the removal of every client id this connection introduced."""
+        for client_id in list(conn.awareness_ids):
+            if self._owners.get(client_id) is not conn:
+                continue
+            del self._owners[client_id]
+            self._states.pop(client_id, None)
+            clock = self._clocks.get(client_id, 0) + 1
+            self._clocks[client_id] = clock
+            self._pending[client_id] = AwarenessEntry(client_id, clock, b"null").encode()
+        conn.awareness_ids.clear()
+        self._schedule(0)
+
+    def full_message(self) -> bytes | None:
+        """Everyone's current presence, for a newcomer or a query-awareness."""
+        if not self._states:
+            return None
+        return encode_awareness([entry.encode() for entry in self._states.values()])
+
+    def _schedule(self, delay: float) -> None:
+        if not self._pending:
+            return
+        if self._flush_handle is not None:
+            if delay > 0:
+                return
+            self._flush_handle.cancel()
+        loop = asyncio.get_running_loop()
+        self._flush_handle = loop.call_later(delay, self.flush) if delay > 0 else loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        self._flush_handle = None
+        if self._pending:
+            message = encode_awareness(list(self._pending.values()))
+            self._pending.clear()
+            self._broadcast(message)
+
+    def close(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None

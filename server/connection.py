@@ -1,0 +1,87 @@
+"""One client connection: how the room sends to it, and what it has introduced (presence)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.websockets import WebSocket
+
+from server.limits import TokenBucket
+from server.metrics import METRICS
+from server.transport import CLOSE_TOO_SLOW, PalabreProtocol
+
+log = logging.getLogger("palabre.connection")
+
+_FALLBACK_QUEUE = 1024  # messages, when not running on PalabreProtocol (e.g. a test client)
+
+
+class Connection:
+    """Sends never block the room: they go straight to the socket buffer (PalabreProtocol), or to
+    a bounded queue drained by a task. A receiver that falls too far behind is closed."""
+
+    __slots__ = ("ws", "board", "transport", "awareness_ids", "messages", "bytes", "_queue", "_sender", "closed")
+
+    def __init__(self, ws: WebSocket, board: str, messages: TokenBucket, byte_budget: TokenBucket) -> None:
+        self.ws = ws
+        self.board = board
+        transport = ws.scope.get("extensions", {}).get("palabre.transport")
+        self.transport: PalabreProtocol | None = transport if isinstance(transport, PalabreProtocol) else None
+        self.awareness_ids: set[int] = set()
+        self.messages = messages
+        self.bytes = byte_budget
+        self._queue: asyncio.Queue[bytes] | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self.closed = False
+
+    def send(self, payload: bytes, frame: bytes | None = None) -> None:
+        if self.closed:
+            return
+        METRICS.messages_out += 1
+        METRICS.bytes_out += len(payload)
+        if self.transport is not None:
+            if not self.transport.send_frame(payload, frame):
+                self.closed = True
+            return
+        self._send_queued(payload)
+
+    def _send_queued(self, payload: bytes) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue(_FALLBACK_QUEUE)
+            self._sender = asyncio.ensure_future(self._drain())
+        try:
+            self._queue.put_nowait(payload)
+        except asyncio.QueueFull:
+            METRICS.slow_clients_dropped += 1
+            self.closed = True
+            asyncio.ensure_future(self._close_ws(CLOSE_TOO_SLOW, "too slow: send queue full"))
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        try:
+            while True:
+                payload = await self._queue.get()
+                await self.ws.send_bytes(payload)
+        except Exception:  # the client went away: its sends stop, nobody else's
+            self.closed = True
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.closed and self.transport is None and self._sender is None:
+            return
+        self.closed = True
+        if self.transport is not None:
+            self.transport.refuse(code, reason)
+            return
+        await self._close_ws(code, reason)
+
+    async def _close_ws(self, code: int, reason: str) -> None:
+        try:
+            await self.ws.close(code, reason)
+        except Exception:
+            pass
+
+    def stop(self) -> None:
+        """Called once the connection has left its room."""
+        self.closed = True
+        if self._sender is not None:
+            self._sender.cancel()

@@ -1,0 +1,60 @@
+"""Process-wide counters, rendered in the Prometheus text format at `GET /metrics`.
+
+Counters are plain integer attributes: the hot path pays one attribute increment, nothing more.
+Gauges (connections, loaded boards) are read from the rooms when the page is rendered.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.messages_in = 0
+        self.bytes_in = 0
+        self.messages_out = 0
+        self.bytes_out = 0
+        self.log_appends = 0
+        self.compactions = 0
+        self.board_loads = 0
+        self.board_unloads = 0
+        self.guard_restarts = 0
+        self.slow_clients_dropped = 0
+        self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
+        self.gauges: dict[str, Callable[[], float]] = {}
+        self.extra: dict[str, Callable[[], float]] = {}
+
+    def reset(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def render(self) -> str:
+        lines: list[str] = []
+
+        def emit(name: str, kind: str, help_text: str, value: float, labels: str = "") -> None:
+            if not any(line.startswith(f"# TYPE palabre_{name} ") for line in lines):
+                lines.append(f"# HELP palabre_{name} {help_text}")
+                lines.append(f"# TYPE palabre_{name} {kind}")
+            lines.append(f"palabre_{name}{labels} {value:g}")
+
+        emit("messages_in_total", "counter", "WebSocket messages received", self.messages_in)
+        emit("bytes_in_total", "counter", "WebSocket payload bytes received", self.bytes_in)
+        emit("messages_out_total", "counter", "WebSocket messages sent", self.messages_out)
+        emit("bytes_out_total", "counter", "WebSocket payload bytes sent", self.bytes_out)
+        emit("log_appends_total", "counter", "updates appended to the durable log", self.log_appends)
+        emit("compactions_total", "counter", "snapshots written by compaction", self.compactions)
+        emit("board_loads_total", "counter", "boards loaded from storage", self.board_loads)
+        emit("board_unloads_total", "counter", "idle boards unloaded", self.board_unloads)
+        emit("guard_restarts_total", "counter", "guard worker restarts (crash or timeout)", self.guard_restarts)
+        emit("slow_clients_dropped_total", "counter", "connections closed for a full send buffer",
+             self.slow_clients_dropped)
+        for reason in sorted(self.rejected) or ["none"]:
+            emit("rejected_messages_total", "counter", "messages refused, by reason",
+                 self.rejected.get(reason, 0), f'{{reason="{reason}"}}')
+        for name, read in sorted({**self.gauges, **self.extra}.items()):
+            emit(name, "gauge", name.replace("_", " "), read())
+        return "\n".join(lines) + "\n"
+
+
+METRICS = Metrics()

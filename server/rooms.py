@@ -1,0 +1,217 @@
+"""Rooms: one loaded board (its pycrdt Doc), its connections, and the way an update travels.
+
+An incoming update goes, in this order and never otherwise:
+    guard check (replica in a worker process) → durable log append → live Doc → relay.
+So nothing reaches another client before it is on disk, and nothing that fails, crashes or
+hangs the replica reaches the live board or the log.
+
+`Rooms` loads a board once however many clients ask at the same moment (they all await the
+same load), never keeps a failed load, and unloads a board `idle_unload_seconds` after its last
+connection left (compacting it first), so memory stays bounded with hundreds of boards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pycrdt import Doc
+
+from server.awareness import Presence
+from server.connection import Connection
+from server.guard import Guard
+from server.metrics import METRICS
+from server.protocol import EMPTY_UPDATE, encode_update
+from server.settings import Settings
+from server.storage.base import Storage, StorageError
+from server.transport import encode_frame
+
+log = logging.getLogger("palabre.rooms")
+
+
+class UnknownBoard(LookupError):
+    """The board does not exist and auto-create is off (close code 4404)."""
+
+
+class BoardLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """Every log line about a board carries its id."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        kwargs.setdefault("extra", {})["board"] = self.extra["board"]  # type: ignore[index]
+        return msg, kwargs
+
+
+def build_doc(updates: list[bytes]) -> Doc:
+    doc: Doc = Doc()
+    for update in updates:
+        doc.apply_update(update)
+    return doc
+
+
+class Room:
+    def __init__(self, board: str, doc: Doc, storage: Storage, guard: Guard | None, settings: Settings) -> None:
+        self.board = board
+        self.doc = doc
+        self.storage = storage
+        self.guard = guard
+        self.settings = settings
+        self.connections: set[Connection] = set()
+        self.presence = Presence(self.broadcast, settings.awareness_interval)
+        self.log = BoardLog(log, {"board": board})
+        self._appends = 0
+        self._compaction: asyncio.Task[None] | None = None
+        self._idle: asyncio.TimerHandle | None = None
+
+    # --- the update path -----------------------------------------------------------------
+
+    async def receive_update(self, update: bytes, sender: Connection | None, relay: bytes | None = None) -> None:
+        """Check, store, apply and relay one update. `relay` is the sender's own frame when it
+        already is an update message (relayed as is, no re-encoding).
+
+        Raises guard.Rejected (refuse the sender) or StorageError (nothing applied or relayed).
+        """
+        if update == EMPTY_UPDATE:
+            return
+        if self.guard is not None:
+            await self.guard.check(self.board, update)
+            await self.storage.append(self.board, update)
+            self.doc.apply_update(update)
+        else:
+            # No replica: the live doc is the check, so it must come first; it is still
+            # stored before anyone else is sent it.
+            self.doc.apply_update(update)
+            await self.storage.append(self.board, update)
+        METRICS.log_appends += 1
+        self.broadcast(relay if relay is not None else encode_update(update), exclude=sender)
+        self._appends += 1
+        if self._appends >= self.settings.compact_every:
+            self.compact_soon()
+
+    async def edit(self, change: Callable[[Doc], None]) -> bytes:
+        """Apply a server-side edit (HTTP API, import) through the same path as a client's.
+
+        The change runs on a copy of the board so the live doc only ever receives stored updates.
+        """
+        fork: Doc = Doc()
+        fork.apply_update(self.doc.get_update())
+        before = fork.get_state()
+        change(fork)
+        update = fork.get_update(before)
+        await self.receive_update(update, sender=None)
+        return update
+
+    def broadcast(self, payload: bytes, exclude: Connection | None = None) -> None:
+        if not self.connections:
+            return
+        frame = encode_frame(payload)
+        for conn in self.connections:
+            if conn is not exclude:
+                conn.send(payload, frame)
+
+    # --- connections -----------------------------------------------------------------------
+
+    def add(self, conn: Connection) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        self.connections.add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        self.connections.discard(conn)
+        self.presence.remove_connection(conn)
+
+    # --- compaction --------------------------------------------------------------------------
+
+    def compact_soon(self) -> None:
+        if self._compaction is None or self._compaction.done():
+            self._appends = 0
+            self._compaction = asyncio.ensure_future(self.compact())
+
+    async def compact(self, label: str = "") -> None:
+        try:
+            record = await self.storage.compact(self.board, label)
+        except StorageError:
+            self.log.exception("compaction failed (the log is intact)")
+            return
+        if record is not None:
+            METRICS.compactions += 1
+            self.log.info("compacted up to seq %d", record.seq)
+
+    async def wait_compaction(self) -> None:
+        if self._compaction is not None:
+            await asyncio.shield(self._compaction)
+
+
+class Rooms:
+    def __init__(self, storage: Storage, guard: Guard | None, settings: Settings) -> None:
+        self.storage = storage
+        self.guard = guard
+        self.settings = settings
+        self.rooms: dict[str, Room] = {}
+        self._loading: dict[str, asyncio.Future[Room]] = {}
+        self._unloading: set[asyncio.Task[None]] = set()
+
+    def state_of(self, board: str) -> bytes:
+        """The live board's full state (seeds the guard's replica)."""
+        room = self.rooms.get(board)
+        return room.doc.get_update() if room is not None else b""
+
+    async def get(self, board: str) -> Room:
+        """The loaded room for `board`, loading it once for all concurrent callers."""
+        room = self.rooms.get(board)
+        if room is not None:
+            return room
+        future = self._loading.get(board)
+        if future is None:
+            future = self._loading[board] = asyncio.ensure_future(self._load(board))
+            future.add_done_callback(lambda _: self._loading.pop(board, None))
+        return await asyncio.shield(future)
+
+    async def _load(self, board: str) -> Room:
+        stored = await self.storage.load(board)
+        if stored is None:
+            if not self.settings.auto_create:
+                raise UnknownBoard(board)
+            await self.storage.create(board)
+            updates: list[bytes] = []
+        else:
+            updates = stored.updates
+        doc = await asyncio.to_thread(build_doc, updates)
+        room = Room(board, doc, self.storage, self.guard, self.settings)
+        self.rooms[board] = room
+        METRICS.board_loads += 1
+        room.log.info("loaded (%d stored updates)", len(updates))
+        return room
+
+    def release(self, room: Room, conn: Connection) -> None:
+        room.remove(conn)
+        if not room.connections and self.rooms.get(room.board) is room:
+            loop = asyncio.get_running_loop()
+            room._idle = loop.call_later(self.settings.idle_unload_seconds, self._unload_idle, room)
+
+    def _unload_idle(self, room: Room) -> None:
+        if room.connections or self.rooms.get(room.board) is not room:
+            return
+        del self.rooms[room.board]
+        task = asyncio.ensure_future(self._finish_unload(room))
+        self._unloading.add(task)
+        task.add_done_callback(self._unloading.discard)
+
+    async def _finish_unload(self, room: Room) -> None:
+        room.presence.close()
+        if self.guard is not None:
+            self.guard.forget(room.board)
+        await room.wait_compaction()
+        await room.compact()
+        METRICS.board_unloads += 1
+        room.log.info("unloaded (idle)")
+
+    async def close(self) -> None:
+        for room in list(self.rooms.values()):
+            await room.wait_compaction()
+            await room.compact()
+        if self._unloading:
+            await asyncio.gather(*self._unloading, return_exceptions=True)
+        self.rooms.clear()

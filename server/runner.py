@@ -1,0 +1,34 @@
+"""Run the app under uvicorn with Palabre's WebSocket protocol and limits."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from server import logs
+from server.app import create_app
+from server.settings import Settings
+from server.transport import PalabreProtocol
+
+
+def uvicorn_config(settings: Settings) -> uvicorn.Config:
+    protocol = PalabreProtocol.configure(
+        deflate_min_bytes=settings.deflate_min_bytes, send_queue_bytes=settings.send_queue_bytes
+    )
+    return uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        ws=protocol,
+        ws_max_size=settings.max_message_bytes,
+        ws_per_message_deflate=settings.deflate,
+        ws_ping_interval=settings.ping_interval,
+        ws_ping_timeout=settings.ping_timeout,
+        log_level=settings.log_level,
+        access_log=False,
+        lifespan="on",
+    )
+
+
+def run(settings: Settings) -> None:
+    logs.configure(settings.log_level, settings.log_format)
+    uvicorn.Server(uvicorn_config(settings)).run()

@@ -1,0 +1,116 @@
+"""uvicorn's sans-I/O WebSocket protocol with the two things Palabre needs on top.
+
+1. A direct send for relays. The ASGI path builds a frame per receiver through several layers;
+   relaying one update to 40 receivers that way costs more than the update itself. The room
+   frames a relayed message once (`encode_frame`) and hands the same bytes to every receiver's
+   `send_frame`, which writes them to the socket. When permessage-deflate was negotiated,
+   messages of `deflate_min_bytes` and more still go through the compressor (a join's large
+   sync gets ~5× smaller); smaller ones go out uncompressed, which RFC 7692 allows per message,
+   because deflating a 40-byte move per receiver costs CPU and saves nothing.
+   The protocol object is published to the app in `scope["extensions"]["palabre.transport"]`.
+2. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
+   (websockets alone would send 1009), and a receiver that cannot keep up (its send buffer
+   grows past `send_queue_bytes`) is closed with 4408 instead of slowing the room.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState, PayloadTooBig
+
+from server.metrics import METRICS
+
+CLOSE_TOO_LARGE = 4413
+CLOSE_TOO_SLOW = 4408
+
+
+def encode_frame(payload: bytes) -> bytes:
+    """An unmasked, final, binary WebSocket frame (server → client)."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x82, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x82, 126, n) + payload
+    return struct.pack("!BBQ", 0x82, 127, n) + payload
+
+
+def encode_close(code: int, reason: str) -> bytes:
+    body = struct.pack("!H", code) + reason.encode()[:120]
+    return bytes((0x88, len(body))) + body
+
+
+class PalabreProtocol(WebSocketsSansIOProtocol):
+    # Set by `configure` from the settings before uvicorn starts.
+    deflate_min_bytes: int = 1024
+    send_queue_bytes: int = 16 * 1024 * 1024
+
+    @classmethod
+    def configure(cls, *, deflate_min_bytes: int, send_queue_bytes: int) -> type["PalabreProtocol"]:
+        return type("ConfiguredPalabreProtocol", (cls,), {
+            "deflate_min_bytes": deflate_min_bytes,
+            "send_queue_bytes": send_queue_bytes,
+        })
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"]["palabre.transport"] = self
+
+    @property
+    def open(self) -> bool:
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and not self.transport.is_closing()
+        )
+
+    def send_frame(self, payload: bytes, frame: bytes | None = None) -> bool:
+        """Send one binary message now; `frame` is `encode_frame(payload)` if already built.
+
+        Returns False if the connection is gone or was just closed for being too slow.
+        """
+        if not self.open:
+            return False
+        if self.conn.extensions and len(payload) >= self.deflate_min_bytes:
+            try:
+                self.conn.send_binary(payload)
+            except InvalidState:
+                return False
+            self.transport.write(b"".join(self.conn.data_to_send()))
+        else:
+            self.transport.write(frame if frame is not None else encode_frame(payload))
+        if self.transport.get_write_buffer_size() > self.send_queue_bytes:
+            METRICS.slow_clients_dropped += 1
+            self.refuse(CLOSE_TOO_SLOW, "too slow: send buffer full")
+            return False
+        return True
+
+    def refuse(self, code: int, reason: str) -> None:
+        """Close now with `code`, bypassing the websockets state machine (used outside ASGI)."""
+        if self.close_sent or self.disconnected:
+            return
+        self.close_sent = True
+        self.transport.write(encode_close(code, reason))
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        if self.read_paused:
+            self.read_paused = False
+            self.transport.resume_reading()
+        self.close_timer = self.loop.call_later(2.0, self.transport.close)
+
+    def data_received(self, data: bytes) -> None:
+        self.conn.receive_data(data)
+        if isinstance(self.conn.parser_exc, PayloadTooBig):
+            self.conn.data_to_send()  # drop the 1009 close websockets queued; we send 4413
+            METRICS.rejected["too-large"] += 1
+            self.refuse(CLOSE_TOO_LARGE, f"message too large (limit {self.conn.max_size} bytes)")
+            self.transport.close()
+            return
+        if self.conn.parser_exc is not None:
+            self.handle_parser_exception()
+            return
+        self.handle_events()

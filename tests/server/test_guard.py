@@ -1,0 +1,135 @@
+"""The guard: poison updates crash, hang or panic a real worker process, never the server."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Map
+
+from server.guard import Guard, Rejected
+
+POISON = json.loads((Path(__file__).parents[1] / "data" / "poison-updates.json").read_text())["cases"]
+
+
+def _updates(case: str) -> list[bytes]:
+    return [bytes.fromhex(u) for u in POISON[case]["updates"]]
+
+
+def _good_update() -> bytes:
+    doc = Doc()
+    doc.get("notes", type=Map)["ok"] = 1.0
+    return doc.get_update()
+
+
+@pytest.fixture
+async def guard():  # type: ignore[no-untyped-def]
+    g = Guard(lambda board: b"", timeout=1.0)
+    await g.start()
+    yield g
+    await g.stop()
+
+
+async def _check_all(guard: Guard, board: str, updates: list[bytes]) -> list[str]:
+    """Check each update in order like a client resending after each refusal."""
+    outcomes = []
+    for update in updates:
+        try:
+            await guard.check(board, update)
+            outcomes.append("ok")
+        except Rejected as exc:
+            outcomes.append(str(exc))
+    return outcomes
+
+
+async def test_segfault_is_refused_and_worker_restarts(guard: Guard) -> None:
+    outcomes = await _check_all(guard, "b", _updates("segfault"))
+    assert outcomes[0] == "ok"
+    assert outcomes[1] == "update crashed the replica"
+    await guard.check("other", _good_update())  # a fresh worker serves everyone again
+
+
+@pytest.mark.parametrize("case", ["panic", "panic2"])
+async def test_panics_are_refused_with_their_reason(guard: Guard, case: str) -> None:
+    outcomes = await _check_all(guard, "b", _updates(case))
+    assert outcomes[0] == "ok"
+    assert "PanicException" in outcomes[1]
+    await guard.check("b", _good_update())
+
+
+async def _feed_hang_history(guard: Guard) -> bytes:
+    """The hang needs the half-applied state a failed update leaves behind. The server's live
+    board never keeps such a state, but the replica mirrors whatever the live board was told
+    (`applied`), so give it that history and return the update that then spins."""
+    updates = _updates("hang")
+    await guard.check("b", updates[0])  # seeds the replica
+    for update in updates[1:4]:
+        guard.applied("b", update)  # update 1 fails half-way; the replica keeps its state
+    return updates[4]
+
+
+async def test_a_spinning_update_is_killed_after_the_timeout() -> None:
+    guard = Guard(lambda board: b"", timeout=1.0, memory_headroom=0)  # no memory cap: time decides
+    await guard.start()
+    try:
+        spinning = await _feed_hang_history(guard)
+        with pytest.raises(Rejected, match="hung the replica"):
+            await guard.check("b", spinning)
+        await guard.check("b", _good_update())
+    finally:
+        await guard.stop()
+
+
+async def test_the_same_spin_hits_the_memory_cap_first(guard: Guard) -> None:
+    """That spin also allocates without end: with the default cap it dies sooner."""
+    spinning = await _feed_hang_history(guard)
+    with pytest.raises(Rejected, match="crashed the replica"):
+        await guard.check("b", spinning)
+
+
+async def test_other_boards_keep_working_while_one_crashes(guard: Guard) -> None:
+    import asyncio
+
+    bad = _updates("segfault")
+    await guard.check("bad", bad[0])
+    results = await asyncio.gather(
+        guard.check("bad", bad[1]), guard.check("good", _good_update()), return_exceptions=True
+    )
+    assert isinstance(results[0], Rejected)
+    assert results[1] is None  # waited behind the culprit, retried on the new worker
+
+
+async def test_garbage_update_is_refused_without_restart(guard: Guard) -> None:
+    from server.metrics import METRICS
+
+    restarts = METRICS.guard_restarts
+    with pytest.raises(Rejected, match="Cannot decode update|ValueError"):
+        await guard.check("b", b"\x01\x02garbage")
+    assert METRICS.guard_restarts == restarts
+
+
+async def test_memory_bomb_is_capped(tmp_path: Path) -> None:
+    """A replica that tries to grow past its headroom dies instead of taking the machine."""
+    g = Guard(lambda board: b"", timeout=5.0, memory_headroom=64 * 1024 * 1024)
+    await g.start()
+    try:
+        doc = Doc()
+        doc.get("notes", type=Map)["big"] = "x" * (80 * 1024 * 1024)
+        big = doc.get_update()
+        with pytest.raises(Rejected):
+            await g.check("b", big)
+        await g.check("b", _good_update())
+    finally:
+        await g.stop()
+
+
+async def test_deep_nesting_is_refused(guard: Guard) -> None:
+    """120 KB nested 30k levels deep: the worker's stack overflows, not the server's."""
+    from tests.support.poison import deep_nesting_update
+
+    await guard.check("deep", deep_nesting_update(depth=10))  # shallow nesting is legit
+    with pytest.raises(Rejected, match="crashed the replica"):
+        await guard.check("deep", deep_nesting_update())
+    await guard.check("deep", _good_update())
