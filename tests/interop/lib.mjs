@@ -37,9 +37,14 @@ export function emit (result) {
   process.stdout.write(JSON.stringify(result) + '\n')
 }
 
+/** Print the final JSON line and exit once it is written (a pipe is asynchronous in Node). */
+function finish (result, code) {
+  process.exitCode = code
+  process.stdout.write(JSON.stringify(result) + '\n', () => process.exit(code))
+}
+
 function fail (error, code = 1) {
-  emit({ ok: false, error: String(error?.message ?? error), details: error?.details ?? null })
-  process.exit(code)
+  finish({ ok: false, error: String(error?.message ?? error), details: error?.details ?? null }, code)
 }
 
 /**
@@ -52,12 +57,10 @@ export function run (main, extraOptions = {}) {
     opts = cliOptions(extraOptions)
   } catch (error) {
     fail(error, 64)
+    return
   }
-  setTimeout(() => fail(new Error(`script timed out after ${opts.timeout} s`), 2), opts.timeout * 1000).unref()
-  main(opts).then(result => {
-    emit({ ok: true, ...result })
-    process.exit(0)
-  }, error => fail(error))
+  setTimeout(() => fail(new Error(`script timed out after ${opts.timeout} s`), 2), opts.timeout * 1000)
+  main(opts).then(result => finish({ ok: true, ...result }, 0), error => fail(error))
 }
 
 export const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
