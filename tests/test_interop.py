@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import subprocess
 import time
@@ -152,6 +153,18 @@ def test_confirmed_edits_survive_sigkill(tmp_path: Path):
     assert_all_present(edits["confirmed"], notes)
 
 
+def wait_for_line(proc: subprocess.Popen, marker: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if select.select([proc.stdout], [], [], 0.1)[0]:
+            line = proc.stdout.readline()
+            if not line:
+                return False
+            if marker in line:
+                return True
+    return False
+
+
 @needs_palabre
 def test_edits_confirmed_up_to_a_sigkill_mid_stream_survive(tmp_path: Path):
     """Kill the server while a client is still writing: whatever any client received is kept."""
@@ -161,7 +174,8 @@ def test_edits_confirmed_up_to_a_sigkill_mid_stream_survive(tmp_path: Path):
                        "--allow-partial")
     editor = subprocess.Popen(cmd, cwd=INTEROP, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(2.0)
+        assert wait_for_line(editor, '"writing"', SCRIPT_TIMEOUT_S), "the editor never started writing"
+        time.sleep(1.0)
         first.kill()
         stdout, stderr = editor.communicate(timeout=SCRIPT_TIMEOUT_S + 15)
     finally:

@@ -3,8 +3,9 @@
 // it. Prints the confirmed edits (id -> {text, x, y}): an edit is listed only once another client
 // has received it from the server. With --allow-partial the run ends without failing when the
 // connection drops (e.g. the server was killed) and lists what had been confirmed by then.
+// A {"writing": true} line comes first, when both clients are synced.
 // Usage: --url --board [--count 20] [--interval 0] [--prefix e] [--allow-partial]
-import { run, num, openSynced, closeAll, putNote, waitFor, notesJson, sleep } from './lib.mjs'
+import { run, num, emit, openSynced, closeAll, putNote, waitFor, notesJson, sleep } from './lib.mjs'
 
 const editFor = (k) => ({ text: `edit ${k} — palabre`, x: k, y: 2 * k })
 
@@ -21,6 +22,7 @@ run(async opts => {
   const [writer, observer] = await openSynced(opts.url, opts.board, 2)
   const dropped = () => writer.closes.length > 0 || observer.closes.length > 0
   const sent = {}
+  emit({ writing: true }) // progress line, so a caller can time a crash while edits stream
   for (let k = 0; k < count && !(allowPartial && dropped()); k++) {
     const id = `${opts.prefix}-${k}`
     sent[id] = editFor(k)
