@@ -90,6 +90,14 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             return False
         return True
 
+    def _linger(self) -> None:
+        """Keep reading (and dropping) the rest of a refused message for a moment, so the peer
+        gets our close frame instead of a TCP reset for unread data."""
+        if self.close_timer is not None:
+            self.close_timer.cancel()
+        delay = min(1.0, max(0.0, self._discard_until - self.loop.time()))
+        self.close_timer = self.loop.call_later(delay, self.transport.close)
+
     def refuse(self, code: int, reason: str) -> None:
         """Close now with `code`, bypassing the websockets state machine (used outside ASGI)."""
         if self.close_sent or self.disconnected:
@@ -102,13 +110,19 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             self.transport.resume_reading()
         self.close_timer = self.loop.call_later(2.0, self.transport.close)
 
+    _discard_until: float = 0.0  # > 0 once an oversized message was refused
+
     def data_received(self, data: bytes) -> None:
+        if self._discard_until:
+            self._linger()
+            return
         self.conn.receive_data(data)
         if isinstance(self.conn.parser_exc, PayloadTooBig):
             self.conn.data_to_send()  # drop the 1009 close websockets queued; we send 4413
             METRICS.rejected["too-large"] += 1
-            self.refuse(CLOSE_TOO_LARGE, f"message too large (limit {self.conn.max_size} bytes)")
-            self.transport.close()
+            self.refuse(CLOSE_TOO_LARGE, f"message too large (limit {self.config.ws_max_size} bytes)")
+            self._discard_until = self.loop.time() + 10.0
+            self._linger()
             return
         if self.conn.parser_exc is not None:
             self.handle_parser_exception()
