@@ -34,6 +34,9 @@ CHAINS: dict[bool, tuple[str, ...]] = {
     False: ("DejaVuSans.ttf", "NotoSansNKo-Regular.ttf"),
     True: ("DejaVuSans-Bold.ttf", "NotoSansNKo-Regular.ttf", "DejaVuSans.ttf"),
 }
+#: Code point ranges drawn with their own font first, even where DejaVu has a glyph (DejaVu's
+#: N'Ko is unshaped and drawn left-to-right).
+SCRIPT_FONTS: dict[tuple[int, int], str] = {(0x07C0, 0x07FF): "NotoSansNKo-Regular.ttf"}
 #: Fonts whose runs are right-to-left (N'Ko); basic layout draws left-to-right, so they are
 #: reversed (letters stay in their isolated forms: no joining without a shaping engine).
 RTL_FONTS = frozenset({"NotoSansNKo-Regular.ttf"})
@@ -171,8 +174,11 @@ def clean_text(text: str) -> str:
 
 
 def font_for(ch: str, bold: bool = False) -> str | None:
-    """The first font of the chain that has `ch`, or None."""
+    """The script's own font when it has `ch`, else the first font of the chain that has it."""
     cp = ord(ch)
+    for (first, last), name in SCRIPT_FONTS.items():
+        if first <= cp <= last and cp in coverage(name):
+            return name
     for name in CHAINS[bold]:
         if cp in coverage(name):
             return name
@@ -185,7 +191,7 @@ def split_runs(text: str, bold: bool = False) -> list[Run]:
     font has become REPLACEMENT. N'Ko runs (right-to-left) are reversed for display."""
     main = CHAINS[bold][0]
     main_cov = coverage(main)
-    if all(ord(ch) in main_cov for ch in text):
+    if all(ord(ch) in main_cov and not 0x07C0 <= ord(ch) <= 0x07FF for ch in text):
         return [Run(main, text)] if text else []
     runs: list[Run] = []
     current_font, current = "", []
@@ -204,8 +210,13 @@ def split_runs(text: str, bold: bool = False) -> list[Run]:
         current.append(ch)
     if current:
         runs.append(Run(current_font, "".join(current)))
-    runs = [piece for run in runs for piece in _split_trailing_space(run, main)]
-    return runs
+    merged: list[Run] = []
+    for piece in (piece for run in runs for piece in _split_trailing_space(run, main)):
+        if merged and merged[-1].font == piece.font:
+            merged[-1] = Run(piece.font, merged[-1].text + piece.text)
+        else:
+            merged.append(piece)
+    return merged
 
 
 def _split_trailing_space(run: Run, main: str) -> list[Run]:

@@ -266,7 +266,7 @@ def build_scene(snapshot: BoardSnapshot, zone: str | None = None) -> Scene:
     box = _Bounds()
     items: list[Item] = []
     zones = [z for z in snapshot.zones if finite(z.x, z.y, z.w, z.h) and z.w > 0 and z.h > 0]
-    notes = [n for n in snapshot.notes if finite(n.x, n.y, n.w, n.h)]
+    notes = [n for n in snapshot.notes if finite(n.x, n.y) and all(map(math.isfinite, (n.w, n.h)))]
     if zone is not None:
         if zone not in {z.id for z in snapshot.zones}:
             raise UnknownZone(zone)
@@ -531,8 +531,12 @@ def output_scale(scene: Scene, scale: float = 1.0, max_size: int | None = None,
     w, h = max(scene.width, 1.0), max(scene.height, 1.0)
     if max_size is not None:
         scale = min(scale, max_size / max(w, h))
-    return min(scale, math.sqrt(max_pixels / (w * h)))
+    scale = min(scale, math.sqrt(max_pixels / (w * h)))
+    while pixel_size(scene, scale)[0] * pixel_size(scene, scale)[1] > max_pixels:
+        scale *= 0.999  # pixel_size rounds up: at most a few steps
+    return scale
 
 
 def pixel_size(scene: Scene, scale: float) -> tuple[int, int]:
-    return max(1, math.ceil(scene.width * scale)), max(1, math.ceil(scene.height * scale))
+    # - 1e-6: a float product a hair above an integer must not add a pixel row
+    return max(1, math.ceil(scene.width * scale - 1e-6)), max(1, math.ceil(scene.height * scale - 1e-6))
