@@ -81,6 +81,7 @@ run(async opts => {
   emit({ ready: true, clients: count })
 
   await waitForGo()
+  for (const m of members) m.framesAtGo = m.client.framesIn
   const startAt = now() + 100
   await Promise.all(members.map(m => moveLoop(m.client, m.id, { moves, periodMs, startAt })))
   const allSeen = () => members.every(m => [...m.stats.lastSeq.values()].filter(seq => seq === moves).length === perBoard - 1)
@@ -93,6 +94,7 @@ run(async opts => {
     coalesced: sum(stats, 'coalesced'),
     complete: allSeen(),
     reconnects: members.reduce((total, m) => total + m.client.closes.length, 0),
+    framesIn: members.reduce((total, m) => total + m.client.framesIn - m.framesAtGo, 0),
     latencies: stats.flatMap(s => s.latencies)
   }
   for (const m of members) m.client.provider.destroy()

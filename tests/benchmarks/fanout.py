@@ -170,6 +170,13 @@ class LoadProcess:
                     raise RuntimeError(f"load client failed: {message}")
                 return message
 
+    def cpu_seconds(self) -> float:
+        try:
+            times = psutil.Process(self.proc.pid).cpu_times()
+            return times.user + times.system
+        except psutil.NoSuchProcess:
+            return 0.0
+
     def go(self) -> None:
         self.proc.stdin.write("go\n")
         self.proc.stdin.flush()
@@ -205,6 +212,7 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
         time.sleep(0.5)  # let the last post-it creations reach everyone
         rss_peak = tree_rss_mb(pid)
         cpu_before = tree_cpu_seconds(pid)
+        client_cpu_before = sum(client.cpu_seconds() for client in clients)
         for client in clients:
             client.go()
         results = []
@@ -218,6 +226,7 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
                     if time.monotonic() > deadline:
                         raise RuntimeError("load clients did not finish in time") from None
         cpu = tree_cpu_seconds(pid) - cpu_before
+        client_cpu = sum(client.cpu_seconds() for client in clients) - client_cpu_before
     finally:
         for client in clients:
             client.close()
@@ -233,6 +242,8 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
         "cpu_s": cpu,
         "cpu_s_per_1k": cpu / delivered * 1000 if delivered else float("nan"),
         "rss_mb": rss_peak,
+        "client_cpu_s": client_cpu,
+        "frames_per_delivered": sum(r["framesIn"] for r in results) / delivered if delivered else float("nan"),
     }
 
 
@@ -262,7 +273,9 @@ def ratio(a: float, b: float) -> str:
 
 ROWS = [("p50 latency (ms)", "p50_ms", "{:.1f}"), ("p99 latency (ms)", "p99_ms", "{:.1f}"),
         ("CPU s / 1k delivered", "cpu_s_per_1k", "{:.3f}"), ("server CPU (s)", "cpu_s", "{:.2f}"),
-        ("server RSS peak (MB)", "rss_mb", "{:.1f}")]
+        ("server RSS peak (MB)", "rss_mb", "{:.1f}"),
+        # diagnostics: the load clients share the cores; fewer frames per update = batching
+        ("client CPU (s)", "client_cpu_s", "{:.2f}"), ("frames / delivered", "frames_per_delivered", "{:.2f}")]
 
 
 def print_table(load: Load, palabre: dict, reference: dict) -> None:

@@ -82,7 +82,7 @@ export const newId = (prefix = 'n') => `${prefix}-${randomUUID().slice(0, 8)}`
 
 /**
  * A stock Yjs client: its own Y.Doc and WebsocketProvider. BroadcastChannel is off so that
- * clients in one process talk only through the server. `bytesIn` counts received payload bytes.
+ * clients in one process talk only through the server. `bytesIn`/`framesIn` count what it received.
  */
 export function openClient (url, board, { connect = true } = {}) {
   const doc = new Y.Doc()
@@ -91,9 +91,14 @@ export function openClient (url, board, { connect = true } = {}) {
     disableBc: true,
     connect
   })
-  const client = { doc, provider, awareness: provider.awareness, bytesIn: 0, closes: [] }
+  const client = { doc, provider, awareness: provider.awareness, bytesIn: 0, framesIn: 0, closes: [] }
   provider.on('status', ({ status }) => {
-    if (status === 'connected') provider.ws.on('message', data => { client.bytesIn += data.byteLength })
+    if (status === 'connected') {
+      provider.ws.on('message', data => {
+        client.bytesIn += data.byteLength
+        client.framesIn++
+      })
+    }
   })
   provider.on('connection-close', event => client.closes.push(event ? { code: event.code, reason: event.reason } : null))
   return client
