@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 
-from server import api
+from server import api, web
 from server.service import Palabre
 from server.settings import Settings
 from server.ws import sync_endpoint
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, palabre: Palabre | None = None)
             await palabre.stop()
 
     app = Starlette(
-        routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes],
+        routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes, *web.routes],
         lifespan=lifespan,
     )
     app.state.palabre = palabre

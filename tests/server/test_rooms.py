@@ -1,0 +1,106 @@
+"""Rooms: one shared load, failed loads never cached or stored empty, idle unload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from pycrdt import Doc, Map
+
+from server.rooms import Rooms, UnknownBoard
+from server.settings import Settings
+from server.storage.base import StorageError, StoredBoard
+from server.storage.sqlite import SQLiteStorage
+
+
+class CountingStorage(SQLiteStorage):
+    """Real SQLite storage that counts loads and can be told to fail them."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.loads = 0
+        self.fail_loads = 0
+
+    async def load(self, board: str) -> StoredBoard | None:
+        self.loads += 1
+        await asyncio.sleep(0.05)  # a slow disk: concurrent joins overlap
+        if self.fail_loads:
+            self.fail_loads -= 1
+            raise StorageError("disk unavailable")
+        return await super().load(board)
+
+
+def _update(key: str) -> bytes:
+    doc = Doc()
+    doc.get("notes", type=Map)[key] = 1.0
+    return doc.get_update()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path):  # type: ignore[no-untyped-def]
+    s = CountingStorage(tmp_path / "p.sqlite3")
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_thirty_concurrent_joins_share_one_load(storage: CountingStorage) -> None:
+    await storage.create("b")
+    await storage.append("b", _update("n1"))
+    rooms = Rooms(storage, None, Settings(guard=False))
+    joined = await asyncio.gather(*(rooms.get("b") for _ in range(30)))
+    assert storage.loads == 1
+    assert all(room is joined[0] for room in joined)
+    assert joined[0].doc.get("notes", type=Map).to_py() == {"n1": 1.0}
+
+
+async def test_failed_load_is_not_cached_nor_stored_empty(storage: CountingStorage) -> None:
+    await storage.create("b")
+    await storage.append("b", _update("precious"))
+    rooms = Rooms(storage, None, Settings(guard=False))
+    storage.fail_loads = 1
+    results = await asyncio.gather(rooms.get("b"), rooms.get("b"), return_exceptions=True)
+    assert all(isinstance(r, StorageError) for r in results)
+    assert "b" not in rooms.rooms
+    loaded = await storage.load("b")
+    assert loaded is not None and len(loaded.updates) == 1  # nothing written over it
+    room = await rooms.get("b")  # the next try loads for real
+    assert room.doc.get("notes", type=Map).to_py() == {"precious": 1.0}
+
+
+async def test_unknown_board_without_auto_create(storage: CountingStorage) -> None:
+    rooms = Rooms(storage, None, Settings(guard=False, auto_create=False))
+    with pytest.raises(UnknownBoard):
+        await rooms.get("nope")
+    assert await storage.exists("nope") is False
+
+
+async def test_idle_board_is_compacted_and_unloaded(storage: CountingStorage) -> None:
+    from server.connection import Connection
+    from server.limits import TokenBucket
+
+    rooms = Rooms(storage, None, Settings(guard=False, idle_unload_seconds=0.05))
+    room = await rooms.get("b")
+    await room.receive_update(_update("n1"), sender=None)
+
+    class _WS:  # a connection that never sends: only its identity matters here
+        scope: dict = {}
+
+    conn = Connection(_WS(), "b", TokenBucket(1, 1), TokenBucket(1, 1))  # type: ignore[arg-type]
+    room.add(conn)
+    rooms.release(room, conn)
+    await asyncio.sleep(0.3)
+    assert "b" not in rooms.rooms
+    assert [s.seq for s in await storage.snapshots("b")] == [1]
+    again = await rooms.get("b")
+    assert again is not room and again.doc.get("notes", type=Map).to_py() == {"n1": 1.0}
+
+
+async def test_server_side_edit_goes_through_the_log(storage: CountingStorage) -> None:
+    rooms = Rooms(storage, None, Settings(guard=False))
+    room = await rooms.get("b")
+    await room.edit(lambda doc: doc.get("notes", type=Map).__setitem__("api", 2.0))
+    assert room.doc.get("notes", type=Map).to_py() == {"api": 2.0}
+    loaded = await storage.load("b")
+    assert loaded is not None and len(loaded.updates) == 1
