@@ -266,7 +266,7 @@ export function installInteractions (app) {
         e.preventDefault()
         const r = root.getBoundingClientRect()
         const w = app.screenToWorld(r.width / 2, r.height / 2)
-        app.createAt(w.x + (Math.random() - 0.5) * 40, w.y + (Math.random() - 0.5) * 40)
+        app.createAt(w.x, w.y)
         break
       }
       case 'Enter': {
@@ -294,6 +294,6 @@ export function installInteractions (app) {
   // Tab focus on a note or actor selects it (keyboard users).
   root.addEventListener('focusin', (e) => {
     const it = e.target.classList && (e.target.classList.contains('note') || e.target.classList.contains('actor')) ? e.target : null
-    if (it && !app.selection.has(it.dataset.id)) app.select([it.dataset.id])
+    if (it && it.matches(':focus-visible') && !app.selection.has(it.dataset.id)) app.select([it.dataset.id])
   })
 }

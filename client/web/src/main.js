@@ -89,7 +89,15 @@ function showBoard (root, boardId) {
       requestAnimationFrame(() => { const i = document.querySelector('.actor-label-input'); if (i) { i.focus(); i.select() } })
       return id
     }
-    const id = app.board.createNote({ x: x - 80, y: y - 50, author: user.anonymous ? '' : user.name, site: user.site })
+    // keyboard/“+” creation at the view centre: do not stack notes exactly on top of each other
+    x -= 80; y -= 50
+    for (let i = 0; i < 30; i++) {
+      let hit = false
+      app.board.notes.forEach((_, nid) => { const n = app.board.note(nid); if (n && Math.abs(n.x - x) < 60 && Math.abs(n.y - y) < 40) hit = true })
+      if (!hit) break
+      x += 180; if (i % 4 === 3) { x -= 720; y += 120 }
+    }
+    const id = app.board.createNote({ x, y, author: user.anonymous ? '' : user.name, site: user.site })
     app.select([id])
     app.renderer.render()
     app.editNote(id)

@@ -241,7 +241,7 @@ export function createUI (app, boardId) {
 
   // re-render the chrome on doc changes that matter to it
   for (const m of [board.meta, board.session, board.votes]) m.observeDeep(() => { update(); renderFacilitation() })
-  board.doc.on('afterTransaction', (tr) => { if (app.selection.size && !tr.local) { inspKey = ''; renderInspector() } })
+  board.doc.on('afterTransaction', (tr) => { if (app.selection.size && !tr.local && !inspector.contains(document.activeElement)) { inspKey = ''; renderInspector() } })
 
   return { update, setConnection, renderPresence, flash, openProfile, setMode }
 }
