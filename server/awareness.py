@@ -22,8 +22,14 @@ if TYPE_CHECKING:
 
 
 class Presence:
-    def __init__(self, broadcast: Callable[[bytes], None], interval: float) -> None:
-        self._broadcast = broadcast
+    def __init__(
+        self,
+        broadcast: Callable[[bytes], None],
+        interval: float,
+        local_broadcast: Callable[[bytes], None] | None = None,
+    ) -> None:
+        self._broadcast = broadcast  # our clients and, when scaled out, the other processes
+        self._local_broadcast = local_broadcast or broadcast  # our clients only
         self._interval = interval
         self._states: dict[int, AwarenessEntry] = {}  # live (non-null) states
         self._clocks: dict[int, int] = {}  # newest clock seen per client, removed ones included
@@ -57,6 +63,22 @@ class Presence:
             self._pending[entry.client_id] = entry.encode()
         self._schedule(self._interval)
 
+    def apply_remote(self, entries: Iterable[AwarenessEntry]) -> None:
+        """Presence relayed from another server process: recorded and sent to our clients,
+        owned by no local connection (the other process broadcasts its removal)."""
+        changed = False
+        for entry in entries:
+            if entry.clock < self._clocks.get(entry.client_id, -1):
+                continue
+            self._clocks[entry.client_id] = entry.clock
+            if entry.removed:
+                self._states.pop(entry.client_id, None)
+            else:
+                self._states[entry.client_id] = entry
+            changed = True
+        if changed:
+            self._remote_out([entry.encode() for entry in entries])
+
     def remove_connection(self, conn: "Connection") -> None:
         """Broadcast the removal of every client id this connection introduced."""
         for client_id in list(conn.awareness_ids):
@@ -69,6 +91,9 @@ class Presence:
             self._pending[client_id] = AwarenessEntry(client_id, clock, b"null").encode()
         conn.awareness_ids.clear()
         self._schedule(0)
+
+    def _remote_out(self, encoded: list[bytes]) -> None:
+        self._local_broadcast(encode_awareness(encoded))
 
     def full_message(self) -> bytes | None:
         """Everyone's current presence, for a newcomer or a query-awareness."""

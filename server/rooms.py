@@ -21,9 +21,10 @@ from pycrdt import Doc
 
 from server.awareness import Presence
 from server.connection import Connection
+from server.fanout import Fanout, LocalFanout
 from server.guard import Guard
 from server.metrics import METRICS
-from server.protocol import EMPTY_UPDATE, encode_update
+from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
 from server.settings import Settings
 from server.storage.base import Storage, StorageError
 from server.transport import encode_frame
@@ -51,14 +52,23 @@ def build_doc(updates: list[bytes]) -> Doc:
 
 
 class Room:
-    def __init__(self, board: str, doc: Doc, storage: Storage, guard: Guard | None, settings: Settings) -> None:
+    def __init__(
+        self,
+        board: str,
+        doc: Doc,
+        storage: Storage,
+        guard: Guard | None,
+        settings: Settings,
+        fanout: Fanout | None = None,
+    ) -> None:
         self.board = board
         self.doc = doc
         self.storage = storage
         self.guard = guard
         self.settings = settings
+        self.fanout: Fanout = fanout or LocalFanout()
         self.connections: set[Connection] = set()
-        self.presence = Presence(self.broadcast, settings.awareness_interval)
+        self.presence = Presence(self._presence_out, settings.awareness_interval, self.broadcast)
         self.log = BoardLog(log, {"board": board})
         self._appends = 0
         self._compaction: asyncio.Task[None] | None = None
@@ -88,6 +98,27 @@ class Room:
         self._appends += 1
         if self._appends >= self.settings.compact_every:
             self.compact_soon()
+
+    def apply_remote(self, update: bytes) -> None:
+        """An update another process already checked and stored: apply and relay it here."""
+        if self.guard is not None:
+            self.guard.applied(self.board, update)
+        try:
+            self.doc.apply_update(update)
+        except BaseException as exc:  # it failed there too; keep this process alive
+            if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
+                raise
+            self.log.warning("remote update failed to apply: %s", exc)
+            return
+        self.broadcast(encode_update(update))
+
+    def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> None:
+        """Presence from another process's clients (already checked there)."""
+        self.presence.apply_remote(entries)
+
+    def _presence_out(self, message: bytes) -> None:
+        self.broadcast(message)
+        self.fanout.awareness_changed(self.board, message)
 
     async def edit(self, change: Callable[[Doc], None]) -> bytes:
         """Apply a server-side edit (HTTP API, import) through the same path as a client's.
@@ -145,10 +176,13 @@ class Room:
 
 
 class Rooms:
-    def __init__(self, storage: Storage, guard: Guard | None, settings: Settings) -> None:
+    def __init__(
+        self, storage: Storage, guard: Guard | None, settings: Settings, fanout: Fanout | None = None
+    ) -> None:
         self.storage = storage
         self.guard = guard
         self.settings = settings
+        self.fanout: Fanout = fanout or LocalFanout()
         self.rooms: dict[str, Room] = {}
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unloading: set[asyncio.Task[None]] = set()
@@ -175,12 +209,14 @@ class Rooms:
             if not self.settings.auto_create:
                 raise UnknownBoard(board)
             await self.storage.create(board)
-            updates: list[bytes] = []
-        else:
-            updates = stored.updates
+            stored = await self.storage.load(board)
+            if stored is None:
+                raise UnknownBoard(board)
+        updates = stored.updates
         doc = await asyncio.to_thread(build_doc, updates)
-        room = Room(board, doc, self.storage, self.guard, self.settings)
+        room = Room(board, doc, self.storage, self.guard, self.settings, self.fanout)
         self.rooms[board] = room
+        self.fanout.board_loaded(room, stored.last_seq)
         METRICS.board_loads += 1
         room.log.info("loaded (%d stored updates)", len(updates))
         return room
@@ -195,6 +231,7 @@ class Rooms:
         if room.connections or self.rooms.get(room.board) is not room:
             return
         del self.rooms[room.board]
+        self.fanout.board_unloaded(room.board)
         task = asyncio.ensure_future(self._finish_unload(room))
         self._unloading.add(task)
         task.add_done_callback(self._unloading.discard)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from server.fanout import Fanout, LocalFanout
 from server.guard import Guard
 from server.metrics import METRICS
 from server.rooms import Rooms
@@ -11,6 +12,14 @@ from server.settings import Settings
 from server.storage.base import Storage
 
 log = logging.getLogger("palabre")
+
+
+def make_fanout(settings: Settings, storage: Storage) -> Fanout:
+    if settings.redis_url:
+        from server.scaleout import RedisFanout  # noqa: PLC0415  (optional backend)
+
+        return RedisFanout(settings, storage)
+    return LocalFanout()
 
 
 def make_storage(settings: Settings) -> Storage:
@@ -29,7 +38,8 @@ class Palabre:
     def __init__(self, settings: Settings, storage: Storage | None = None) -> None:
         self.settings = settings
         self.storage = storage or make_storage(settings)
-        self.rooms = Rooms(self.storage, None, settings)
+        self.fanout = make_fanout(settings, self.storage)
+        self.rooms = Rooms(self.storage, None, settings, self.fanout)
         self.guard: Guard | None = None
         if settings.guard:
             self.guard = Guard(
@@ -46,9 +56,11 @@ class Palabre:
         await self.storage.open()
         if self.guard is not None:
             await self.guard.start()
+        await self.fanout.start()
         log.info("storage %s, guard %s", type(self.storage).__name__, "on" if self.guard else "off")
 
     async def stop(self) -> None:
+        await self.fanout.stop()
         await self.rooms.close()
         if self.guard is not None:
             await self.guard.stop()

@@ -18,6 +18,7 @@ import abc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from pycrdt import Doc
 
@@ -34,10 +35,11 @@ class StorageError(RuntimeError):
 
 @dataclass(frozen=True, slots=True)
 class StoredBoard:
-    """What `load` returns: the updates to apply in order, and the last sequence number."""
+    """What `load` returns: the updates to apply in order, and the position of the last one
+    in the log (an int for SQLite, a stream id for Redis): scale-out follows the log from it."""
 
     updates: list[bytes]
-    last_seq: int
+    last_seq: Any
 
 
 @dataclass(frozen=True, slots=True)
