@@ -280,7 +280,7 @@ _MASK_BUDGET = 32 * 1024 * 1024  # bytes of cached masks per thread
 
 @dataclass(frozen=True, slots=True)
 class _WordMask:
-    mask: Image.Image | None  # None for a word with no ink
+    mask: object  # Pillow's internal mask (ImagingCore), None for a word with no ink
     left: int
     top: int
     advance: float
@@ -292,16 +292,14 @@ def _word_mask(name: str, size: float, word: str) -> _WordMask:
     entry = masks.get(key)
     if entry is None:
         font = get_font(name, size)
-        left, top, right, bottom = font.getbbox(word, anchor="la")
-        mask = None
-        if right > left and bottom > top:
-            mask = Image.new("L", (right - left, bottom - top), 0)
-            ImageDraw.Draw(mask).text((-left, -top), word, font=font, fill=255, anchor="la")
-        entry = _WordMask(mask, left, top, font.getlength(word))
-        used = _local.__dict__.get("mask_bytes", 0) + (right - left) * (bottom - top)
+        # what ImageDraw.text does, once: one FreeType pass for the mask, one for the advance
+        mask, (left, top) = font.getmask2(word, "L", anchor="la")
+        width, height = mask.size
+        entry = _WordMask(mask if width and height else None, left, top, font.getlength(word))
+        used = _local.__dict__.get("mask_bytes", 0) + width * height
         if used > _MASK_BUDGET:
             masks.clear()
-            used = 0
+            used = width * height
         _local.mask_bytes = used
         masks[key] = entry
     return entry
@@ -309,6 +307,9 @@ def _word_mask(name: str, size: float, word: str) -> _WordMask:
 
 def _draw_words(draw: ImageDraw.ImageDraw, x: float, y: float, name: str, size: float,
                 text: str, fill: str) -> float:
+    """Stamp cached word masks with ImageDraw's own primitive (`draw.draw.draw_bitmap`, as
+    `ImageDraw.text` does; Pillow is pinned)."""
+    ink = draw._getink(fill)[0]
     space = _word_mask(name, size, " ").advance
     for i, word in enumerate(text.split(" ")):
         if i:
@@ -316,7 +317,7 @@ def _draw_words(draw: ImageDraw.ImageDraw, x: float, y: float, name: str, size: 
         if word:
             entry = _word_mask(name, size, word)
             if entry.mask is not None:
-                draw.bitmap((round(x) + entry.left, round(y) + entry.top), entry.mask, fill=fill)
+                draw.draw.draw_bitmap((round(x) + entry.left, round(y) + entry.top), entry.mask, ink)
             x += entry.advance
     return x
 

@@ -203,20 +203,24 @@ def wrap(text: str, width: float, size: float, measure: Callable[..., float], *,
         return ()
     lines: list[str] = []
     truncated = False
+    space = measure(" ", size, bold)
     for paragraph in text.split("\n"):
-        line = ""
+        line, line_w = "", 0.0
         for word in paragraph.split(" "):
-            candidate = f"{line} {word}" if line else word
-            if measure(candidate, size, bold) <= width:
-                line = candidate
-                continue
-            if line:
+            # a line's width is the sum of its words' and spaces' (each word measured once)
+            word_w = measure(word, size, bold)
+            if not line or line_w + space + word_w <= width:
+                line, line_w = (f"{line} {word}", line_w + space + word_w) if line else (word, word_w)
+                if line_w <= width:
+                    continue
+            else:
                 lines.append(line)
-            line = word
-            while line and measure(line, size, bold) > width:  # a word wider than the box
+                line, line_w = word, word_w
+            while line and line_w > width:  # a word wider than the box
                 cut = _fit_prefix(line, width, size, measure, bold)
                 lines.append(line[:cut])
                 line = line[cut:]
+                line_w = measure(line, size, bold)
             if len(lines) > max_lines:
                 break
         lines.append(line)

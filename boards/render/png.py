@@ -16,6 +16,9 @@ from .layout import Circle, Polygon, Polyline, Rect, Scene, Text, build_scene, o
 
 FORMATS = {"png": "PNG", "webp": "WEBP", "jpeg": "JPEG", "jpg": "JPEG"}
 TILE = 2048
+#: The phone share (WhatsApp over a Malian 3G link): a 200-note board comes out ≈ 270 KB.
+SHARE_MAX_SIZE = 1600
+SHARE_QUALITY = 70
 
 
 def render_image(snapshot: BoardSnapshot, *, zone: str | None = None, scale: float = 1.0,
@@ -47,6 +50,11 @@ def encode(image: Image.Image, fmt: str = "png", quality: int = 80) -> bytes:
     else:
         image.save(out, "JPEG", quality=quality, optimize=True)
     return out.getvalue()
+
+
+def render_share(snapshot: BoardSnapshot, *, zone: str | None = None) -> bytes:
+    """A small WebP for messaging apps: longest side SHARE_MAX_SIZE px, quality SHARE_QUALITY."""
+    return render_png(snapshot, zone=zone, max_size=SHARE_MAX_SIZE, fmt="webp", quality=SHARE_QUALITY)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image, ImageChops
 
 from boards.model import BoardSnapshot, Meta, Note, Zone
-from boards.render import UnknownZone, render_image, render_png, render_tiles
+from boards.render import UnknownZone, render_image, render_png, render_share, render_tiles
 from boards.render.layout import MARGIN, Circle, MAX_PIXELS, build_scene
 
 from . import samples
@@ -162,3 +162,10 @@ def test_english_badges_when_locale_is_en() -> None:
 def test_zone_with_bad_geometry_is_skipped_not_fatal() -> None:
     board = BoardSnapshot(zones=(Zone("z", "Z", "column", float("inf"), 0, 10, 10),), notes=(Note("n", "x", 0, 0),))
     assert render_image(board).size[0] > 0
+
+
+def test_share_of_a_200_note_board_is_small_webp() -> None:
+    data = render_share(samples.big_board(200))
+    image = Image.open(io.BytesIO(data))
+    assert image.format == "WEBP" and max(image.size) == 1600
+    assert len(data) <= 300 * 1024
