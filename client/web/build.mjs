@@ -19,7 +19,8 @@ async function build (out) {
   const common = { bundle: true, minify: true, write: false, logLevel: 'warning', legalComments: 'none', charset: 'utf8' }
   const js = await esbuild.build({ ...common, entryPoints: [join(here, 'src/main.js')], format: 'esm', target: ['es2020'], outfile: join(out, 'app.js') })
   const css = await esbuild.build({ ...common, entryPoints: [join(here, 'src/app.css')], target: ['chrome80', 'firefox78', 'safari14'], outfile: join(out, 'app.css') })
-  const files = { 'app.js': js.outputFiles[0].contents, 'app.css': css.outputFiles[0].contents }
+  const sw = await esbuild.build({ ...common, bundle: false, entryPoints: [join(here, 'src/sw.js')], target: ['es2020'], outfile: join(out, 'sw.js') })
+  const files = { 'app.js': js.outputFiles[0].contents, 'app.css': css.outputFiles[0].contents, 'sw.js': sw.outputFiles[0].contents }
   const hash = (b) => createHash('sha256').update(b).digest('hex').slice(0, 10)
   files['index.html'] = Buffer.from(readFileSync(join(here, 'src/index.html'), 'utf8')
     .replace('__HASH_JS__', hash(files['app.js'])).replace('__HASH_CSS__', hash(files['app.css'])))

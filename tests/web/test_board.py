@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.web.helpers import create_note, doc_notes, note_text, notes, open_board, wait_text
 
 
@@ -132,3 +134,24 @@ def test_follow_me_moves_the_others_view(base_url, new_context, board_id):
     a.evaluate("() => window.palabre.app.setView({x: -2000, y: -1000, z: 1}, true)")
     b.locator(".following", has_text="Fatou").wait_for()
     b.wait_for_function("() => { const r = window.palabre.app.visibleRect(); return Math.abs(r.x - 2000) < 200 && Math.abs(r.y - 1000) < 200 }")
+
+
+def test_board_reopens_offline_from_the_browser(base_url, new_context, board_id):
+    """With the service worker (/sw.js served), a board page reloads with no network at all."""
+    import urllib.request
+    try:
+        urllib.request.urlopen(base_url + "/sw.js", timeout=3)
+    except OSError:
+        pytest.skip("server does not serve /sw.js (offline app shell unavailable)")
+    ctx = new_context()
+    a = open_board(ctx, base_url, board_id, "Awa", "Douentza")
+    nid = create_note(a, "gardé dans le navigateur")
+    a.wait_for_function("() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready.then(() => true)")
+    a.evaluate("() => navigator.serviceWorker.ready")
+    a.reload()  # now controlled by the service worker
+    a.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    ctx.set_offline(True)
+    a.reload()
+    a.wait_for_selector(f'.note[data-id="{nid}"]')
+    wait_text(a, nid, "gardé dans le navigateur")
+    a.locator(".banner").wait_for(state="visible")

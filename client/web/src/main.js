@@ -132,6 +132,11 @@ function showBoard (root, boardId) {
   window.addEventListener('resize', () => app.presence.viewChanged(app.visibleRect()))
 }
 
+// Offline app shell: only when the server serves /sw.js (see docs/app.md); silent otherwise.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  fetch('/sw.js', { method: 'HEAD' }).then((r) => { if (r.ok) navigator.serviceWorker.register('/sw.js').catch(() => {}) }).catch(() => {})
+}
+
 const root = document.getElementById('app')
 const m = location.pathname.match(/^\/b\/([^/]+)\/?$/)
 if (m && BOARD_ID.test(decodeURIComponent(m[1]))) showBoard(root, decodeURIComponent(m[1]))
