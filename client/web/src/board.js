@@ -191,6 +191,7 @@ export class Board {
           this.links.forEach((l, lid) => { if (l instanceof Y.Map && (l.get('from') === id || l.get('to') === id)) dead.push(lid) })
           for (const lid of dead) this.links.delete(lid)
         }
+        if (this.groups.has(id)) this.notes.forEach((n) => { if (n instanceof Y.Map && n.get('group') === id) n.set('group', '') })
         for (const map of ['links', 'strokes', 'groups']) if (this[map].has(id)) this[map].delete(id)
       }
       this.pruneGroups()
