@@ -2,14 +2,15 @@
 // one WebsocketProvider each, BroadcastChannel off) in one Node process. Client g (global index)
 // joins board `${board}-${floor(g / clientsPerBoard)}` and owns the post-it notes/c<g>.
 //   1. connects every client, creates its post-it, prints {"ready": true};
-//   2. waits for a "go" line on stdin, then each client moves its post-it `moves` times at
-//      `rate` per second (phases staggered), stamping each move with seq and send time t;
-//   3. every client records, for each remote move it observes, latency = receive time - t
-//      (performance.timeOrigin + performance.now(): the same clock in every process);
+//   2. waits for a "go" line on stdin, then each client moves its post-it `warmup` + `moves`
+//      times at `rate` per second (phases staggered), stamping each move with seq and send time t;
+//   3. every client records, for each remote move after the warm-up it observes,
+//      latency = receive time - t (performance.timeOrigin + performance.now(): the same clock
+//      in every process);
 //   4. when every client has seen the last move of every other post-it in its board, or after
 //      drain-ms, prints {"ok": true, sent, delivered, coalesced, latencies, ...}.
 // Usage: --url ws://H:P/ws --board PREFIX --first G --count N --clients-per-board C
-//        --rate 10 --moves 150 --drain-ms 5000 [--timeout S]
+//        --rate 10 --warmup 20 --moves 150 --drain-ms 5000 [--timeout S]
 import { createInterface } from 'node:readline'
 import { run, num, emit, openClient, waitSynced, putNote, waitFor, sleep } from '../interop/lib.mjs'
 
@@ -26,8 +27,8 @@ function waitForGo () {
   })
 }
 
-/** Count and time the remote moves a client observes; returns its stats object. */
-function track (client, ownId) {
+/** Count and time the remote moves after the warm-up a client observes; returns its stats. */
+function track (client, ownId, warmup) {
   const stats = { delivered: 0, coalesced: 0, latencies: [], lastSeq: new Map() }
   const notes = client.doc.getMap('notes')
   notes.observeDeep((events, transaction) => {
@@ -43,10 +44,12 @@ function track (client, ownId) {
       const seq = note?.get('seq') ?? 0
       const previous = stats.lastSeq.get(id) ?? 0
       if (id === ownId || seq <= previous) continue
-      stats.delivered += seq - previous
-      stats.coalesced += seq - previous - 1
-      stats.latencies.push(Math.round((at - note.get('t')) * 100) / 100)
       stats.lastSeq.set(id, seq)
+      if (seq <= warmup) continue
+      const moves = seq - Math.max(previous, warmup)
+      stats.delivered += moves
+      stats.coalesced += moves - 1
+      stats.latencies.push(Math.round((at - note.get('t')) * 100) / 100)
     }
   })
   return stats
@@ -69,23 +72,26 @@ async function moveLoop (client, id, { moves, periodMs, startAt }) {
 const sum = (items, key) => items.reduce((total, item) => total + item[key], 0)
 
 run(async opts => {
-  const [first, count, perBoard, moves] = [num(opts.first), num(opts.count), num(opts['clients-per-board']), num(opts.moves)]
+  const [first, count, perBoard, moves, warmup] = ['first', 'count', 'clients-per-board', 'moves', 'warmup'].map(key => num(opts[key]))
   const periodMs = 1000 / num(opts.rate)
   const members = Array.from({ length: count }, (_, k) => {
     const g = first + k
     const client = openClient(opts.url, `${opts.board}-${Math.floor(g / perBoard)}`)
-    return { client, id: `c${g}`, stats: track(client, `c${g}`) }
+    return { client, id: `c${g}`, stats: track(client, `c${g}`, warmup) }
   })
   await Promise.all(members.map(m => waitSynced(m.client, 60000)))
   for (const m of members) putNote(m.client.doc, m.id, { text: m.id, x: 0, y: 0, t: now(), seq: 0 })
   emit({ ready: true, clients: count })
 
   await waitForGo()
-  for (const m of members) m.framesAtGo = m.client.framesIn
   const startAt = now() + 100
-  await Promise.all(members.map(m => moveLoop(m.client, m.id, { moves, periodMs, startAt })))
-  const allSeen = () => members.every(m => [...m.stats.lastSeq.values()].filter(seq => seq === moves).length === perBoard - 1)
+  const measuredFrom = sleep(startAt + warmup * periodMs - now()).then(() => {
+    for (const m of members) m.framesAtStart = m.client.framesIn
+  })
+  await Promise.all(members.map(m => moveLoop(m.client, m.id, { moves: warmup + moves, periodMs, startAt })))
+  const allSeen = () => members.every(m => [...m.stats.lastSeq.values()].filter(seq => seq === warmup + moves).length === perBoard - 1)
   await waitFor(allSeen, { what: 'the last moves', timeoutMs: num(opts['drain-ms']) }).catch(() => {})
+  await measuredFrom
   const stats = members.map(m => m.stats)
   const result = {
     clients: count,
@@ -94,7 +100,7 @@ run(async opts => {
     coalesced: sum(stats, 'coalesced'),
     complete: allSeen(),
     reconnects: members.reduce((total, m) => total + m.client.closes.length, 0),
-    framesIn: members.reduce((total, m) => total + m.client.framesIn - m.framesAtGo, 0),
+    framesIn: members.reduce((total, m) => total + m.client.framesIn - m.framesAtStart, 0),
     latencies: stats.flatMap(s => s.latencies)
   }
   for (const m of members) m.client.provider.destroy()
@@ -105,5 +111,6 @@ run(async opts => {
   'clients-per-board': { type: 'string', default: '30' },
   rate: { type: 'string', default: '10' },
   moves: { type: 'string', default: '150' },
+  warmup: { type: 'string', default: '0' },
   'drain-ms': { type: 'string', default: '5000' }
 })

@@ -128,6 +128,11 @@ class Load:
     rate: float
     seconds: float
     processes: int
+    warmup: float = 0.0
+
+    @property
+    def warmup_moves(self) -> int:
+        return round(self.rate * self.warmup)
 
     @property
     def moves(self) -> int:
@@ -148,7 +153,8 @@ class LoadProcess:
     def __init__(self, url: str, board: str, load: Load, first: int, count: int, timeout: float):
         cmd = ["node", str(LOAD_CLIENT), "--url", url, "--board", board, "--first", str(first),
                "--count", str(count), "--clients-per-board", str(load.clients_per_board),
-               "--rate", str(load.rate), "--moves", str(load.moves), "--drain-ms", "5000",
+               "--rate", str(load.rate), "--moves", str(load.moves), "--warmup", str(load.warmup_moves),
+               "--drain-ms", "5000",
                "--timeout", str(int(timeout))]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
@@ -202,7 +208,7 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def run_load(url: str, pid: int, load: Load, board: str) -> dict:
-    timeout = 90 + load.seconds
+    timeout = 90 + load.warmup + load.seconds
     deadline = time.monotonic() + timeout
     clients = [LoadProcess(url, board, load, first, count, timeout)
                for first, count in split(load.total_clients, load.processes)]
@@ -210,11 +216,12 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
         for client in clients:
             client.next_json(deadline)  # {"ready": true}
         time.sleep(0.5)  # let the last post-it creations reach everyone
+        for client in clients:
+            client.go()
+        time.sleep(0.1 + load.warmup)  # moves start 100 ms after "go"; warm-up moves are not counted
         rss_peak = tree_rss_mb(pid)
         cpu_before = tree_cpu_seconds(pid)
         client_cpu_before = sum(client.cpu_seconds() for client in clients)
-        for client in clients:
-            client.go()
         results = []
         for client in clients:
             while True:
@@ -280,7 +287,7 @@ ROWS = [("p50 latency (ms)", "p50_ms", "{:.1f}"), ("p99 latency (ms)", "p99_ms",
 
 def print_table(load: Load, palabre: dict, reference: dict) -> None:
     print(f"\n{load.name}: {load.boards} board(s) x {load.clients_per_board} clients, {load.rate:g} moves/s "
-          f"each for {load.seconds:g} s ({load.processes} client processes)")
+          f"each for {load.seconds:g} s after {load.warmup:g} s warm-up ({load.processes} client processes)")
     print(f"  {'':24}{'palabre':>12}{'reference':>12}{'ratio':>8}")
     for label, key, fmt in ROWS:
         print(f"  {label:24}{fmt.format(palabre[key]):>12}{fmt.format(reference[key]):>12}"
@@ -296,7 +303,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=30, help="fan-out: clients per board")
     p.add_argument("--boards", type=int, default=1, help="fan-out: boards")
     p.add_argument("--rate", type=float, default=10.0, help="moves per second per client")
-    p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--seconds", type=float, default=15.0, help="measured duration")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of moves before measuring (both loads)")
     p.add_argument("--many-boards", type=int, default=200)
     p.add_argument("--many-clients", type=int, default=2, help="many-boards: clients per board")
     p.add_argument("--many-rate", type=float, default=1.0)
@@ -313,9 +321,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"needs node and `npm ci --prefix {INTEROP.relative_to(ROOT)}`")
     loads = []
     if args.mode in ("both", "fanout"):
-        loads.append(Load("fan-out", args.boards, args.clients, args.rate, args.seconds, args.procs))
+        loads.append(Load("fan-out", args.boards, args.clients, args.rate, args.seconds, args.procs, args.warmup))
     if args.mode in ("both", "many"):
-        loads.append(Load("many-boards", args.many_boards, args.many_clients, args.many_rate, args.many_seconds, args.procs))
+        loads.append(Load("many-boards", args.many_boards, args.many_clients, args.many_rate, args.many_seconds, args.procs,
+                          args.warmup))
     with tempfile.TemporaryDirectory(prefix="palabre-bench-") as tmp:
         work = Path(tmp)
         palabre = measure("palabre", loads, work, args.palabre_args.split())
