@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None, palabre: Palabre | None = None)
     app = Starlette(
         routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes, *web.routes],
         lifespan=lifespan,
+        exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
     )
     app.state.palabre = palabre
     return app

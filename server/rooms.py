@@ -223,11 +223,16 @@ class Rooms:
 
     def release(self, room: Room, conn: Connection) -> None:
         room.remove(conn)
-        if not room.connections and self.rooms.get(room.board) is room:
+        self.schedule_idle(room)
+
+    def schedule_idle(self, room: Room) -> None:
+        """Unload `room` after the idle delay unless a connection arrives meanwhile."""
+        if not room.connections and room._idle is None and self.rooms.get(room.board) is room:
             loop = asyncio.get_running_loop()
             room._idle = loop.call_later(self.settings.idle_unload_seconds, self._unload_idle, room)
 
     def _unload_idle(self, room: Room) -> None:
+        room._idle = None
         if room.connections or self.rooms.get(room.board) is not room:
             return
         del self.rooms[room.board]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from server.catalog import Catalog
 from server.fanout import Fanout, LocalFanout
 from server.guard import Guard
 from server.metrics import METRICS
@@ -49,6 +50,7 @@ class Palabre:
                 workers=settings.guard_workers,
             )
             self.rooms.guard = self.guard
+        self.catalog = Catalog(self.storage, self.rooms)
         METRICS.gauges["connections"] = lambda: sum(len(r.connections) for r in self.rooms.rooms.values())
         METRICS.gauges["boards_loaded"] = lambda: len(self.rooms.rooms)
 
@@ -57,6 +59,8 @@ class Palabre:
         if self.guard is not None:
             await self.guard.start()
         await self.fanout.start()
+        if self.settings.demo:
+            await self.catalog.load_demo()
         log.info("storage %s, guard %s", type(self.storage).__name__, "on" if self.guard else "off")
 
     async def stop(self) -> None:
