@@ -50,3 +50,58 @@ def serve(
 
 def main() -> None:
     cli()
+
+
+# --- `palabre boards …`: talk to a running server ---------------------------------------------
+
+boards_cli = typer.Typer(help="List, create and fill boards on a running server.", no_args_is_help=True)
+cli.add_typer(boards_cli, name="boards")
+
+SERVER_OPTION = typer.Option("http://127.0.0.1:8000", "--server", envvar="PALABRE_SERVER",
+                             help="Base URL of the running server.")
+
+
+@boards_cli.command("list")
+def boards_list(server: str = SERVER_OPTION) -> None:
+    """Boards on the server: id, title, template, last update, connected clients."""
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
+
+    from client.http import get_json  # noqa: PLC0415
+
+    table = Table("id", "titre", "modèle", "mis à jour", "connectés")
+    for board in get_json(f"{server}/api/boards"):
+        table.add_row(board["id"], board["title"], board["template"], board["updated"], str(board["connected"]))
+    Console().print(table)
+
+
+@boards_cli.command("create")
+def boards_create(
+    template: str = typer.Argument("libre", help="Template name (see GET /api/templates)."),
+    board: Optional[str] = typer.Option(None, "--id", help="Board id [random]."),
+    title: Optional[str] = typer.Option(None, help="Title [the template's]."),
+    locale: str = typer.Option("fr", help="fr or en."),
+    server: str = SERVER_OPTION,
+) -> None:
+    """Create a board from a template; prints its id."""
+    from client.http import post_json  # noqa: PLC0415
+
+    body = {"template": template, "locale": locale, **({"id": board} if board else {}),
+            **({"title": title} if title else {})}
+    typer.echo(post_json(f"{server}/api/boards", body)["id"])
+
+
+@boards_cli.command("import")
+def boards_import(
+    board: str = typer.Argument(..., help="Board id."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV or JSON of post-its."),
+    server: str = SERVER_OPTION,
+) -> None:
+    """Import post-its (CSV with ; or , or JSON) into a board, all or nothing, over the live
+    connection: the notes appear on everyone's screen and the command returns once stored."""
+    import asyncio  # noqa: PLC0415
+
+    from client.importing import import_file  # noqa: PLC0415
+
+    count = asyncio.run(import_file(server, board, file.read_bytes(), file.suffix.lower()))
+    typer.echo(f"{count} post-its importés dans {board}")
