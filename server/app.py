@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import WebSocketRoute
 
 from server import api, web
@@ -27,6 +29,7 @@ def create_app(settings: Settings | None = None, palabre: Palabre | None = None)
             await palabre.stop()
 
     app = Starlette(
+        middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
         routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes, *web.routes],
         lifespan=lifespan,
         exception_handlers=api.exception_handlers,  # type: ignore[arg-type]

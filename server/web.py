@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 import client
 
@@ -25,8 +26,27 @@ async def app_page(request: Request) -> Response:
     return FileResponse(index, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
 
+async def service_worker(request: Request) -> Response:
+    """The offline service worker must live at the root to control `/b/…` pages."""
+    worker = DIST / "sw.js"
+    if not worker.is_file():
+        return PlainTextResponse("no service worker", status_code=404)
+    return FileResponse(worker, media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+
+class ImmutableStatic(StaticFiles):
+    """Bundle files are referenced with a content hash (`?v=…`): cache them for good."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return response
+
+
 routes = [
     Route("/", app_page),
     Route("/b/{board}", app_page),
-    Mount("/static", app=StaticFiles(directory=DIST, check_dir=False), name="static"),
+    Route("/sw.js", service_worker),
+    Mount("/static", app=ImmutableStatic(directory=DIST, check_dir=False), name="static"),
 ]
