@@ -10,7 +10,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import WebSocketRoute
 
-from server import api, web
+from server import api, snapshots, web
 from server.service import Palabre
 from server.settings import Settings
 from server.ws import sync_endpoint
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, palabre: Palabre | None = None)
 
     app = Starlette(
         middleware=[Middleware(GZipMiddleware, minimum_size=1024)],
-        routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes, *web.routes],
+        routes=[WebSocketRoute("/ws/{board}", sync_endpoint), *api.routes, *snapshots.routes, *web.routes],
         lifespan=lifespan,
         exception_handlers=api.exception_handlers,  # type: ignore[arg-type]
     )

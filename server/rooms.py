@@ -13,11 +13,12 @@ connection left (compacting it first), so memory stays bounded with hundreds of 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from pycrdt import Doc
+from pycrdt import Doc, Map
 
 from server.awareness import Presence
 from server.connection import Connection
@@ -30,6 +31,8 @@ from server.storage.base import Storage, StorageError
 from server.transport import encode_frame
 
 log = logging.getLogger("palabre.rooms")
+
+_versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
 
 class UnknownBoard(LookupError):
@@ -73,6 +76,23 @@ class Room:
         self._appends = 0
         self._compaction: asyncio.Task[None] | None = None
         self._idle: asyncio.TimerHandle | None = None
+        self.version = next(_versions)  # changes with every applied update (render cache key)
+        self._phase = self._watch_phase()
+
+    def _watch_phase(self) -> object:
+        """Record a named snapshot ("phase:<id>") whenever `meta.phase` changes."""
+        try:
+            meta = self.doc.get("meta", type=Map)
+        except Exception:  # a root of another type: the reader reports it; nothing to watch
+            return None
+        meta.observe(lambda _event: self._phase_changed(meta.get("phase")))
+        return meta.get("phase")
+
+    def _phase_changed(self, phase: object) -> None:
+        if phase != self._phase and isinstance(phase, str) and phase:
+            self._phase = phase
+            self.log.info("phase is now %s: recording a named snapshot", phase)
+            asyncio.ensure_future(self.compact(label=f"phase:{phase}"))
 
     # --- the update path -----------------------------------------------------------------
 
@@ -94,6 +114,7 @@ class Room:
             self.doc.apply_update(update)
             await self.storage.append(self.board, update)
         METRICS.log_appends += 1
+        self.version = next(_versions)
         self.broadcast(relay if relay is not None else encode_update(update), exclude=sender)
         self._appends += 1
         if self._appends >= self.settings.compact_every:
@@ -110,6 +131,7 @@ class Room:
                 raise
             self.log.warning("remote update failed to apply: %s", exc)
             return
+        self.version = next(_versions)
         self.broadcast(encode_update(update))
 
     def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> None:
