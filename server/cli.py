@@ -105,3 +105,38 @@ def boards_import(
 
     count = asyncio.run(import_file(server, board, file.read_bytes(), file.suffix.lower()))
     typer.echo(f"{count} post-its importés dans {board}")
+
+
+@cli.command("export")
+def export_command(
+    board: Optional[str] = typer.Argument(None, help="Board id (or --all)."),
+    fmt: str = typer.Option("png", "--format", "-f",
+                            help="png webp jpeg svg pdf json csv md mmd dot graph.json"),
+    at: Optional[str] = typer.Option(None, help="ISO time: the board as it was then."),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="File (default BOARD.FORMAT; - for stdout); "
+                                                                "with --all, a folder [export]."),
+    zone: Optional[str] = typer.Option(None, help="Only this zone (images)."),
+    scale: Optional[float] = typer.Option(None, help="Image scale, 0.1 to 4."),
+    all_boards: bool = typer.Option(False, "--all", help="Export every board, with a progress bar."),
+    data_dir: Optional[Path] = typer.Option(None, help="Data dir to read [./data]."),
+    redis: Optional[str] = typer.Option(None, "--redis", help="Read from Redis instead."),
+) -> None:
+    """Export a board (or all) from the data dir, offline: no server needed."""
+    import asyncio  # noqa: PLC0415
+
+    from server.export import ExportError, export_all, export_one  # noqa: PLC0415
+
+    settings = _settings(data_dir=data_dir, redis_url=redis)
+    try:
+        if all_boards:
+            written = asyncio.run(export_all(settings, fmt, Path(out or "export"), at))
+            typer.echo(f"{len(written)} fichiers dans {out or 'export'}", err=True)
+        elif board:
+            target = asyncio.run(export_one(settings, board, fmt, out, at, zone, scale))
+            if target != "-":
+                typer.echo(target, err=True)
+        else:
+            raise typer.BadParameter("give a board id or --all")
+    except (ExportError, ValueError) as exc:
+        typer.echo(f"erreur : {exc}", err=True)
+        raise typer.Exit(2) from None

@@ -39,3 +39,35 @@ def test_cli_reports_server_errors(palabre: PalabreProcess, tmp_path: Path) -> N
     bad.write_text(json.dumps([{"texte": ""}]))
     rejected = palabre_cli("boards", "import", "x", str(bad), "--server", palabre.http_url)
     assert rejected.returncode != 0 and "nothing was imported" in rejected.stderr
+
+
+def test_export_works_offline_on_a_data_dir(palabre: PalabreProcess, tmp_path: Path) -> None:
+    import csv as csv_module
+    import io
+
+    from PIL import Image
+
+    palabre_cli("boards", "create", "spiral", "--id", "sp", "--server", palabre.http_url)
+    postits = tmp_path / "p.csv"
+    postits.write_text("texte\nLe jumelage tient depuis 30 ans\n", encoding="utf-8")
+    palabre_cli("boards", "import", "sp", str(postits), "--server", palabre.http_url)
+    palabre.stop()  # offline from here on
+    png = tmp_path / "sp.png"
+    done = palabre_cli("export", "sp", "--format", "png", "--out", str(png), "--data-dir", str(palabre.data_dir))
+    assert done.returncode == 0, done.stderr
+    assert Image.open(png).size[0] > 100
+    as_csv = palabre_cli("export", "sp", "-f", "csv", "-o", "-", "--data-dir", str(palabre.data_dir))
+    rows = list(csv_module.reader(io.StringIO(as_csv.stdout.lstrip("\ufeff"))))
+    assert any("Le jumelage tient depuis 30 ans" in row for row in rows)
+    before = palabre_cli("export", "sp", "-f", "json", "-o", "-", "--at", "2000-01-01T00:00:00Z",
+                         "--data-dir", str(palabre.data_dir))
+    assert json.loads(before.stdout)["notes"] == []
+    everything = palabre_cli("export", "--all", "-f", "md", "-o", str(tmp_path / "all"), "--data-dir",
+                             str(palabre.data_dir))
+    assert everything.returncode == 0, everything.stderr
+    assert (tmp_path / "all" / "sp.md").read_text().strip()
+
+
+def test_export_errors_are_explained(tmp_path: Path) -> None:
+    missing = palabre_cli("export", "x", "--data-dir", str(tmp_path / "none"))
+    assert missing.returncode == 2 and "no Palabre database" in missing.stderr
