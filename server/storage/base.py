@@ -18,7 +18,6 @@ import abc
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from pycrdt import Doc
 
@@ -27,6 +26,10 @@ BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Merging applies updates to a Doc in batches of this many, then encodes once: linear, unlike
 # pycrdt.merge_updates which is superlinear in the number of updates.
 MERGE_BATCH = 1000
+
+
+# A position in a board's log: an int for SQLite, a stream id such as "1712345678901-0" for Redis.
+LogPosition = int | str
 
 
 class StorageError(RuntimeError):
@@ -39,7 +42,7 @@ class StoredBoard:
     in the log (an int for SQLite, a stream id for Redis): scale-out follows the log from it."""
 
     updates: list[bytes]
-    last_seq: Any
+    last_seq: LogPosition
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +56,7 @@ class BoardRecord:
 @dataclass(frozen=True, slots=True)
 class SnapshotRecord:
     board: str
-    seq: int  # the newest log entry the snapshot covers
+    seq: LogPosition  # the newest log entry the snapshot covers
     ts: float  # time of that entry (seconds since the epoch)
     label: str = ""  # e.g. "phase:utopie" for a named snapshot
 
@@ -91,8 +94,8 @@ class Storage(abc.ABC):
         """The board's current content, or None if the board is unknown."""
 
     @abc.abstractmethod
-    async def append(self, board: str, update: bytes) -> int:
-        """Durably append one update; return its sequence number."""
+    async def append(self, board: str, update: bytes) -> LogPosition:
+        """Durably append one update; return its position in the log."""
 
     @abc.abstractmethod
     async def compact(self, board: str, label: str = "") -> SnapshotRecord | None:

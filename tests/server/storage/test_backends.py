@@ -1,17 +1,23 @@
-"""SQLite storage: durable appends, compaction that never loses an update, history."""
+"""Every storage backend keeps the same rules: durable appends, compaction that never loses an
+update, history. Each scenario runs on SQLite and on a real Redis (tests/support/redis.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map
 
 from server.rooms import build_doc
+from server.storage.base import Storage
 from server.storage.sqlite import SQLiteStorage
+from tests.support.redis import shared_redis  # noqa: F401  (fixture)
 
 
 def _edits(ops: list[tuple[str, int, float]]) -> list[bytes]:
@@ -37,10 +43,55 @@ def _content(updates: list[bytes]) -> dict:
     return {"notes": doc.get("notes", type=Map).to_py(), "strokes": doc.get("strokes", type=Array).to_py()}
 
 
-async def _open(path: Path) -> SQLiteStorage:
-    storage = SQLiteStorage(path / "p.sqlite3")
-    await storage.open()
-    return storage
+@dataclass
+class SQLiteBackend:
+    """Each `fresh()` is a new database file; `reopen()` opens the last one again."""
+
+    factory: pytest.TempPathFactory
+    name: str = "sqlite"
+    path: Path | None = None
+
+    async def fresh(self) -> Storage:
+        self.path = self.factory.mktemp("db") / "p.sqlite3"
+        return await self.reopen()
+
+    async def reopen(self) -> Storage:
+        assert self.path is not None
+        storage = SQLiteStorage(self.path)
+        await storage.open()
+        return storage
+
+
+@dataclass
+class RedisBackend:
+    """Each `fresh()` empties the database; `reopen()` is a new process's view of the same data."""
+
+    url: str
+    name: str = "redis"
+    opened: list[Storage] = field(default_factory=list)
+
+    async def fresh(self) -> Storage:
+        storage = await self.reopen()
+        await storage.client.flushdb()  # type: ignore[attr-defined]
+        return storage
+
+    async def reopen(self) -> Storage:
+        from server.storage.redis import RedisStorage  # noqa: PLC0415
+
+        storage = RedisStorage(self.url)
+        await storage.open()
+        return storage
+
+
+Backend = SQLiteBackend | RedisBackend
+
+
+@pytest.fixture(scope="module", params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        yield SQLiteBackend(tmp_path_factory)
+    else:
+        yield RedisBackend(request.getfixturevalue("shared_redis").url)
 
 
 ops = st.lists(
@@ -51,11 +102,9 @@ ops = st.lists(
 
 @settings(max_examples=40, deadline=None)
 @given(ops=ops, cut=st.integers(0, 40))
-def test_reload_of_compacted_log_equals_reload_of_log(tmp_path_factory, ops, cut) -> None:  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("db")
-
+def test_reload_of_compacted_log_equals_reload_of_log(backend: Backend, ops, cut) -> None:  # type: ignore[no-untyped-def]
     async def scenario() -> None:
-        storage = await _open(path)
+        storage = await backend.fresh()
         await storage.create("b")
         updates = _edits(ops)
         for update in updates[:cut]:
@@ -75,8 +124,8 @@ def test_reload_of_compacted_log_equals_reload_of_log(tmp_path_factory, ops, cut
     asyncio.run(scenario())
 
 
-async def test_unknown_board_loads_as_none(tmp_path: Path) -> None:
-    storage = await _open(tmp_path)
+async def test_unknown_board_loads_as_none(backend: Backend) -> None:
+    storage = await backend.fresh()
     assert await storage.load("nope") is None
     assert await storage.create("b") is True
     assert await storage.create("b") is False
@@ -85,42 +134,45 @@ async def test_unknown_board_loads_as_none(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_concurrent_appends_share_commits_and_all_survive_reopen(tmp_path: Path) -> None:
-    storage = await _open(tmp_path)
+async def test_concurrent_appends_share_commits_and_all_survive_reopen(backend: Backend) -> None:
+    storage = await backend.fresh()
     await storage.create("b")
     updates = _edits([("set", i, float(i)) for i in range(200)])
     seqs = await asyncio.gather(*(storage.append("b", u) for u in updates))
     assert len(set(seqs)) == len(updates)
     await storage.close()
-    reopened = await _open(tmp_path)
+    reopened = await backend.reopen()
     loaded = await reopened.load("b")
     assert loaded is not None
     assert _content(loaded.updates)["notes"].keys() == {f"n{i}" for i in range(200)}
     await reopened.close()
 
 
-async def test_state_at_returns_the_board_as_it_was(tmp_path: Path) -> None:
-    storage = await _open(tmp_path)
+async def test_state_at_returns_the_board_as_it_was(backend: Backend) -> None:
+    storage = await backend.fresh()
     await storage.create("b")
     first, second = _edits([("set", 1, 1.0), ("set", 2, 2.0)])
-    await storage.append("b", first)
+    first_seq = await storage.append("b", first)
     await storage.compact("b")
     await asyncio.sleep(0.02)
     middle = time.time()
     await asyncio.sleep(0.02)
-    await storage.append("b", second)
+    second_seq = await storage.append("b", second)
     await storage.compact("b")
     past = await storage.state_at("b", middle)
     assert past is not None and set(_content(past)["notes"]) == {"n1"}
     now = await storage.state_at("b", time.time())
     assert now is not None and set(_content(now)["notes"]) == {"n1", "n2"}
     assert await storage.state_at("b", middle - 3600) == []
-    assert [s.seq for s in await storage.snapshots("b")] == [1, 2]
+    assert [s.seq for s in await storage.snapshots("b")] == [first_seq, second_seq]
+    if backend.name == "sqlite":
+        assert [s.seq for s in await storage.snapshots("b")] == [1, 2]
+    assert await storage.state_at("nope", time.time()) is None
     await storage.close()
 
 
-async def test_archive_hides_but_keeps(tmp_path: Path) -> None:
-    storage = await _open(tmp_path)
+async def test_archive_hides_but_keeps(backend: Backend) -> None:
+    storage = await backend.fresh()
     await storage.create("b")
     await storage.append("b", _edits([("set", 1, 1.0)])[0])
     assert await storage.archive("b") is True
@@ -131,12 +183,26 @@ async def test_archive_hides_but_keeps(tmp_path: Path) -> None:
     await storage.close()
 
 
-async def test_log_length_counts_entries_after_the_snapshot(tmp_path: Path) -> None:
-    storage = await _open(tmp_path)
+async def test_log_length_counts_entries_after_the_snapshot(backend: Backend) -> None:
+    storage = await backend.fresh()
     await storage.create("b")
     for update in _edits([("set", i, 0.0) for i in range(3)]):
         await storage.append("b", update)
     assert await storage.log_length("b") == 3
     await storage.compact("b")
     assert await storage.log_length("b") == 0
+    await storage.close()
+
+
+async def test_load_position_is_the_last_appended_entry(backend: Backend) -> None:
+    """Scale-out follows the log from `last_seq`: it must be exactly the newest entry."""
+    storage = await backend.fresh()
+    await storage.create("b")
+    updates = _edits([("set", i, 0.0) for i in range(3)])
+    seqs = [await storage.append("b", u) for u in updates]
+    loaded = await storage.load("b")
+    assert loaded is not None and loaded.last_seq == seqs[-1]
+    await storage.compact("b")
+    compacted = await storage.load("b")
+    assert compacted is not None and compacted.last_seq == seqs[-1]
     await storage.close()
