@@ -24,6 +24,7 @@ class Metrics:
         self.slow_clients_dropped = 0
         self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
         self.gauges: dict[str, Callable[[], float]] = {}
+        self.counters: dict[str, Callable[[], float]] = {}  # read at render time, like gauges
         self.extra: dict[str, Callable[[], float]] = {}
 
     def reset(self) -> None:
@@ -52,6 +53,8 @@ class Metrics:
         for reason in sorted(self.rejected) or ["none"]:
             emit("rejected_messages_total", "counter", "messages refused, by reason",
                  self.rejected.get(reason, 0), f'{{reason="{reason}"}}')
+        for name, read in sorted(self.counters.items()):
+            emit(name, "counter", name.replace("_", " "), read())
         for name, read in sorted({**self.gauges, **self.extra}.items()):
             emit(name, "gauge", name.replace("_", " "), read())
         return "\n".join(lines) + "\n"

@@ -190,7 +190,7 @@ class Room:
             return
         if record is not None:
             METRICS.compactions += 1
-            self.log.info("compacted up to seq %d", record.seq)
+            self.log.info("compacted up to %s", record.seq)
 
     async def wait_compaction(self) -> None:
         if self._compaction is not None:
