@@ -4,13 +4,16 @@ pycrdt can be killed by an update: a segfault, a loop that never returns while h
 GIL, an allocation of gigabytes, a stack overflow on deep nesting. A thread is no protection
 (the GIL is held), so each update is first applied to a replica of its board in a worker
 process (`server.guard_worker`), under a time limit and a memory limit. Same state + same
-update = same outcome: what the replica survives, the live board survives.
+update = same outcome: what the replica survives, the live board survives. "Same state" means
+built the same way: a replica is seeded by replaying the very updates the live doc was built
+from (`Room.history`), never from a re-encoded state, which pycrdt may not rebuild identically.
 
-The worker answers CHECKs in order. If it dies or overruns the time limit, the oldest
-unanswered CHECK is the culprit: it is rejected, the worker is restarted (replicas re-seeded
-lazily from the live boards), and the other pending CHECKs are tried again on the new worker.
-Updates that reach the live board another way (API edits, other server processes) are sent
-as APPLY so the replica keeps the live board's state.
+Checks queued during one event-loop iteration go to the worker in one write and come back in
+one answer. If the worker dies or overruns the time limit, the unanswered checks are suspects:
+a lone suspect is the culprit; several are checked again one at a time on a fresh worker (while
+new checks wait), and the one that kills it again is refused. Replicas are re-seeded lazily
+from the live boards. Updates that reach the live board another way (API edits, other server
+processes) are sent as APPLY so the replica keeps the live board's state.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 
-from server.guard_worker import ANSWER, OP_APPLY, OP_CHECK, OP_DROP, OP_SEED, REQUEST, STATUS_OK
+from server.guard_worker import ANSWER, OP_APPLY, OP_CHECK, OP_DROP, OP_SEED, REQUEST, STATUS_OK, seed_body
 from server.metrics import METRICS
 
 log = logging.getLogger("palabre.guard")
@@ -32,8 +35,12 @@ class Rejected(Exception):
     """The update was refused: it failed, crashed or hung the replica."""
 
 
-class _WorkerGone(Exception):
-    """The worker died while this CHECK waited behind the culprit: try again."""
+class _Suspect(Exception):
+    """The worker died while this check was unanswered, along with others: check it again alone."""
+
+    def __init__(self, cause: str) -> None:
+        super().__init__(cause)
+        self.cause = cause
 
 
 class _Pipe(asyncio.SubprocessProtocol):
@@ -48,14 +55,16 @@ class _Pipe(asyncio.SubprocessProtocol):
             sys.stderr.buffer.write(data)
             return
         self.buf += data
-        while len(self.buf) >= ANSWER.size:
-            length, status = ANSWER.unpack_from(self.buf, 0)
-            end = ANSWER.size + length
+        pos = 0
+        while len(self.buf) - pos >= ANSWER.size:
+            length, status = ANSWER.unpack_from(self.buf, pos)
+            end = pos + ANSWER.size + length
             if len(self.buf) < end:
                 break
-            reason = bytes(self.buf[ANSWER.size : end]).decode(errors="replace")
-            del self.buf[:end]
+            reason = bytes(self.buf[pos + ANSWER.size : end]).decode(errors="replace") if length else ""
+            pos = end
             self.worker.answered(status, reason)
+        del self.buf[:pos]
 
     def process_exited(self) -> None:
         self.worker.died()
@@ -69,9 +78,11 @@ class _Worker:
         self.stdin: asyncio.WriteTransport | None = None
         self.pending: deque[tuple[asyncio.Future[None], str]] = deque()
         self.seeded: set[str] = set()
-        self.timer: asyncio.TimerHandle | None = None
         self.alive = False
         self.timed_out = False
+        self._outbox: list[bytes] = []  # requests written once per loop iteration
+        self._progress = 0.0  # loop time of the last answer (or of the first pending check)
+        self._watchdog: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -79,68 +90,79 @@ class _Worker:
         self.transport, _ = await loop.subprocess_exec(lambda: _Pipe(self), *args, stderr=None)
         self.stdin = self.transport.get_pipe_transport(0)  # type: ignore[assignment]
         self.seeded = set()
+        self._outbox = []  # nothing of a dead worker's generation reaches the new one
         self.alive = True
         self.timed_out = False
 
     def send(self, op: int, board: str, body: bytes) -> None:
-        assert self.stdin is not None
         name = board.encode()
-        self.stdin.write(REQUEST.pack(len(body), op, len(name)) + name + body)
+        if not self._outbox:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._outbox.append(REQUEST.pack(len(body), op, len(name)) + name + body)
+
+    def _flush(self) -> None:
+        requests, self._outbox = self._outbox, []
+        if self.alive and self.stdin is not None and not self.stdin.is_closing():
+            self.stdin.write(b"".join(requests))
 
     def check(self, board: str, update: bytes) -> asyncio.Future[None]:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if not self.pending:
+            self._progress = loop.time()
         self.pending.append((future, board))
         self.send(OP_CHECK, board, update)
-        if len(self.pending) == 1:
-            self._arm()
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self.guard.timeout, self._watch)
         return future
 
-    def _arm(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-        self.timer = asyncio.get_running_loop().call_later(self.guard.timeout, self._timeout)
+    def _watch(self) -> None:
+        """Kill the worker if it answered nothing for `timeout` seconds while checks wait.
+
+        One timer per worker, re-armed only when it fires: answers just record the time."""
+        self._watchdog = None
+        if not self.pending or self.transport is None:
+            return
+        loop = asyncio.get_running_loop()
+        stalled = loop.time() - self._progress
+        if stalled >= self.guard.timeout:
+            log.warning("guard worker %d: no answer for %.1fs, killing it", self.index, stalled)
+            self.timed_out = True
+            self.transport.kill()
+        else:
+            self._watchdog = loop.call_later(self.guard.timeout - stalled, self._watch)
 
     def answered(self, status: int, reason: str) -> None:
         if not self.pending:
             return
         future, board = self.pending.popleft()
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        if self.pending:
-            self._arm()
+        self._progress = asyncio.get_running_loop().time()
         if status != STATUS_OK:
             self.seeded.discard(board)  # the worker dropped that replica
         if not future.done():
             future.set_result(None) if status == STATUS_OK else future.set_exception(Rejected(reason))
-
-    def _timeout(self) -> None:
-        self.timer = None
-        if self.pending and self.transport is not None:
-            log.warning("guard worker %d: update took over %.1fs, killing it", self.index, self.guard.timeout)
-            self.timed_out = True
-            self.transport.kill()
 
     def died(self) -> None:
         if not self.alive:
             return
         self.alive = False
         METRICS.guard_restarts += 1
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
-        culprit = "hung the replica" if self.timed_out else "crashed the replica"
-        if self.pending:
-            future, _ = self.pending.popleft()
-            if not future.done():
-                future.set_exception(Rejected(f"update {culprit}"))
-        while self.pending:
-            future, _ = self.pending.popleft()
-            if not future.done():
-                future.set_exception(_WorkerGone())
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        cause = "update hung the replica" if self.timed_out else "update crashed the replica"
+        suspects = [future for future, _ in self.pending if not future.done()]
+        self.pending.clear()
+        if len(suspects) == 1:
+            suspects[0].set_exception(Rejected(cause))
+        else:
+            for future in suspects:
+                future.set_exception(_Suspect(cause))
+            self.guard.recovering(len(suspects))
         if self.transport is not None:
             self.transport.close()
-        log.warning("guard worker %d exited (%s); restarting on next use", self.index, culprit)
+        log.warning("guard worker %d exited (%s, %d unanswered); restarting on next use",
+                    self.index, cause, len(suspects))
 
 
 class Guard:
@@ -148,7 +170,7 @@ class Guard:
 
     def __init__(
         self,
-        state_of: Callable[[str], bytes],
+        state_of: Callable[[str], list[bytes]],
         *,
         timeout: float = 3.0,
         memory_headroom: int = 512 * 1024 * 1024,
@@ -159,6 +181,9 @@ class Guard:
         self.memory_headroom = memory_headroom
         self._workers = [_Worker(self, i) for i in range(workers)]
         self._starting: dict[int, asyncio.Task[None]] = {}
+        self._alone = asyncio.Lock()  # suspects are checked again one at a time
+        self._suspects = 0
+        self._recovered: asyncio.Event | None = None  # set while suspects are being re-checked
 
     async def start(self) -> None:
         for worker in self._workers:
@@ -182,20 +207,40 @@ class Guard:
             task.add_done_callback(lambda _: self._starting.pop(worker.index, None))
         await asyncio.shield(task)
 
+    def recovering(self, suspects: int) -> None:
+        self._suspects += suspects
+        if self._recovered is None:
+            self._recovered = asyncio.Event()
+
     async def check(self, board: str, update: bytes) -> None:
         """Return if the update is safe for `board`'s live doc; raise Rejected otherwise."""
-        for _ in range(3):
-            worker = self._worker_for(board)
-            await self._ready(worker)
-            if board not in worker.seeded:
-                worker.send(OP_SEED, board, self.state_of(board))
-                worker.seeded.add(board)
+        while self._recovered is not None:  # let the suspects go first, one at a time
+            await self._recovered.wait()
+        try:
+            await self._check_once(board, update)
+        except _Suspect:
+            await self._check_alone(board, update)
+
+    async def _check_alone(self, board: str, update: bytes) -> None:
+        async with self._alone:
             try:
-                await worker.check(board, update)
-                return
-            except _WorkerGone:
-                continue
-        raise Rejected("guard unavailable")
+                await self._check_once(board, update)
+            except _Suspect as suspect:  # cannot happen alone, but never let it pass
+                raise Rejected(suspect.cause) from None
+            finally:
+                self._suspects -= 1
+                if self._suspects <= 0 and self._recovered is not None:
+                    self._suspects = 0
+                    self._recovered.set()
+                    self._recovered = None
+
+    async def _check_once(self, board: str, update: bytes) -> None:
+        worker = self._worker_for(board)
+        await self._ready(worker)
+        if board not in worker.seeded:
+            worker.send(OP_SEED, board, seed_body(self.state_of(board)))
+            worker.seeded.add(board)
+        await worker.check(board, update)
 
     def applied(self, board: str, update: bytes) -> None:
         """Tell the replica about an update the live board got without a CHECK."""

@@ -4,9 +4,14 @@ Run as `python -m server.guard_worker`. It reads requests on stdin and answers o
 order, one answer per CHECK. A request is `!IBH` (body length, op, board-name length), the board
 name, then the body. An answer is `!IB` (length, status) then a UTF-8 reason.
 
+Requests arrive in batches (whatever the parent queued in one loop iteration); the answers to
+a batch go back in one write at its end (or every `FLUSH_SECONDS` during a long batch), which
+halves the cost of a check. If the process dies mid-batch, the parent does not know which
+update did it and checks the unanswered ones again one at a time (see guard.py).
+
 If an update makes pycrdt segfault, spin, or allocate without bound, it is this process that
 dies or gets killed, never the server: the parent sees it and refuses the update. Before each
-CHECK the address-space limit is set to what the process uses now plus a headroom, so a memory
+batch the address-space limit is set to what the process uses now plus a headroom, so a memory
 bomb fails here (Rust aborts on a failed allocation) instead of growing until the OOM killer.
 """
 
@@ -16,10 +21,11 @@ import os
 import resource
 import struct
 import sys
+import time
 
 from pycrdt import Doc
 
-OP_SEED = 1  # body: the board's full state; replaces the replica
+OP_SEED = 1  # body: the updates the live board was built from (see seed_body); replaces the replica
 OP_CHECK = 2  # body: an update; answered
 OP_APPLY = 3  # body: an update already accepted elsewhere; not answered
 OP_DROP = 4  # forget the replica
@@ -49,9 +55,13 @@ class Worker:
             return None
         if op == OP_SEED:
             doc: Doc = Doc()
-            if body:
-                doc.apply_update(body)
+            for update in _split_seed(body):
+                try:
+                    doc.apply_update(update)
+                except BaseException:  # the live doc went through the same failure: mirror it
+                    pass
             self.replicas[board] = doc
+            self.limit_memory()  # a large board legitimately grew the process
             return None
         doc = self.replicas.get(board)
         if doc is None:
@@ -63,7 +73,6 @@ class Worker:
             except BaseException as exc:
                 sys.stderr.write(f"guard replica {board}: applied update failed: {exc}\n")
             return None
-        self._limit_memory()
         try:
             doc.apply_update(body)
         except BaseException as exc:  # pyo3 PanicException is a BaseException
@@ -72,15 +81,36 @@ class Worker:
             return _answer(STATUS_REJECTED, f"{type(exc).__name__}: {exc}"[:200])
         return _answer(STATUS_OK, "")
 
-    def _limit_memory(self) -> None:
+    def limit_memory(self) -> None:
         if self.headroom > 0:
             limit = _vm_bytes() + self.headroom
             resource.setrlimit(resource.RLIMIT_AS, (limit, resource.RLIM_INFINITY))
 
 
+SEED_ITEM = struct.Struct("!I")
+
+
+def seed_body(updates: list[bytes]) -> bytes:
+    """A SEED body: each update with a 4-byte length, in the order the live doc applied them."""
+    return b"".join(SEED_ITEM.pack(len(update)) + update for update in updates)
+
+
+def _split_seed(body: bytes) -> list[bytes]:
+    updates, pos = [], 0
+    while pos < len(body):
+        (length,) = SEED_ITEM.unpack_from(body, pos)
+        pos += SEED_ITEM.size
+        updates.append(body[pos : pos + length])
+        pos += length
+    return updates
+
+
 def _answer(status: int, reason: str) -> bytes:
     text = reason.encode()
     return ANSWER.pack(len(text), status) + text
+
+
+FLUSH_SECONDS = 0.1
 
 
 def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
@@ -90,6 +120,9 @@ def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
         if not chunk:
             return
         buf += chunk
+        worker.limit_memory()
+        answers: list[bytes] = []
+        flushed = time.monotonic()
         pos = 0
         while len(buf) - pos >= REQUEST.size:
             length, op, name_len = REQUEST.unpack_from(buf, pos)
@@ -102,9 +135,13 @@ def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
             pos = end
             answer = worker.handle(op, board, body)
             if answer is not None:
-                # Answer at once: the parent blames the oldest unanswered CHECK if we die.
-                os.write(fd_out, answer)
+                answers.append(answer)
+                if time.monotonic() - flushed > FLUSH_SECONDS:
+                    os.write(fd_out, b"".join(answers))
+                    answers, flushed = [], time.monotonic()
         del buf[:pos]
+        if answers:
+            os.write(fd_out, b"".join(answers))
 
 
 def main() -> None:

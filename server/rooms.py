@@ -32,6 +32,10 @@ from server.transport import encode_frame
 
 log = logging.getLogger("palabre.rooms")
 
+# A room remembers the exact sequence of updates its Doc was built from (see Room.history);
+# past this many it rebuilds the Doc from one encoded state to keep that list short.
+REBASE_AFTER = 5000
+
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
 
@@ -63,9 +67,15 @@ class Room:
         guard: Guard | None,
         settings: Settings,
         fanout: Fanout | None = None,
+        history: list[bytes] | None = None,
     ) -> None:
         self.board = board
         self.doc = doc
+        # Every update applied to `doc` since it was built, in order (it was built from the
+        # first ones). The guard seeds a replica by replaying exactly this: pycrdt's internal
+        # state depends on how a doc was built, and a replica built from an encoded state can
+        # survive an update that kills the live doc.
+        self.history: list[bytes] = history if history is not None else []
         self.storage = storage
         self.guard = guard
         self.settings = settings
@@ -107,14 +117,13 @@ class Room:
         if self.guard is not None:
             await self.guard.check(self.board, update)
             await self.storage.append(self.board, update)
-            self.doc.apply_update(update)
+            self._apply(update)
         else:
             # No replica: the live doc is the check, so it must come first; it is still
             # stored before anyone else is sent it.
-            self.doc.apply_update(update)
+            self._apply(update)
             await self.storage.append(self.board, update)
         METRICS.log_appends += 1
-        self.version = next(_versions)
         self.broadcast(relay if relay is not None else encode_update(update), exclude=sender)
         self._appends += 1
         if self._appends >= self.settings.compact_every:
@@ -125,14 +134,30 @@ class Room:
         if self.guard is not None:
             self.guard.applied(self.board, update)
         try:
-            self.doc.apply_update(update)
+            self._apply(update)
         except BaseException as exc:  # it failed there too; keep this process alive
             if isinstance(exc, (KeyboardInterrupt, SystemExit, asyncio.CancelledError)):
                 raise
             self.log.warning("remote update failed to apply: %s", exc)
             return
-        self.version = next(_versions)
         self.broadcast(encode_update(update))
+
+    def _apply(self, update: bytes) -> None:
+        self.history.append(update)  # first: a failed apply may still have changed the doc
+        self.doc.apply_update(update)
+        self.version = next(_versions)
+        if len(self.history) > REBASE_AFTER:
+            self._rebase()
+
+    def _rebase(self) -> None:
+        """Rebuild the doc from its encoded state so `history` is one entry again; the guard's
+        replica is dropped and re-seeded from that same entry."""
+        state = self.doc.get_update()
+        self.doc = build_doc([state])
+        self.history = [state]
+        self._phase = self._watch_phase()
+        if self.guard is not None:
+            self.guard.forget(self.board)
 
     def apply_remote_awareness(self, entries: list[AwarenessEntry]) -> None:
         """Presence from another process's clients (already checked there)."""
@@ -209,10 +234,10 @@ class Rooms:
         self._loading: dict[str, asyncio.Future[Room]] = {}
         self._unloading: set[asyncio.Task[None]] = set()
 
-    def state_of(self, board: str) -> bytes:
-        """The live board's full state (seeds the guard's replica)."""
+    def state_of(self, board: str) -> list[bytes]:
+        """The updates the live board was built from, in order (seeds the guard's replica)."""
         room = self.rooms.get(board)
-        return room.doc.get_update() if room is not None else b""
+        return room.history if room is not None else []
 
     async def get(self, board: str) -> Room:
         """The loaded room for `board`, loading it once for all concurrent callers."""
@@ -236,7 +261,7 @@ class Rooms:
                 raise UnknownBoard(board)
         updates = stored.updates
         doc = await asyncio.to_thread(build_doc, updates)
-        room = Room(board, doc, self.storage, self.guard, self.settings, self.fanout)
+        room = Room(board, doc, self.storage, self.guard, self.settings, self.fanout, list(updates))
         self.rooms[board] = room
         self.fanout.board_loaded(room, stored.last_seq)
         METRICS.board_loads += 1

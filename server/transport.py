@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import struct
 from typing import Any
 
@@ -40,6 +41,26 @@ def encode_frame(payload: bytes) -> bytes:
 def encode_close(code: int, reason: str) -> bytes:
     body = struct.pack("!H", code) + reason.encode()[:120]
     return bytes((0x88, len(body))) + body
+
+
+class _Flusher:
+    """Writes every connection's queued frames once, at the end of the current loop iteration."""
+
+    def __init__(self) -> None:
+        self.pending: list["PalabreProtocol"] = []
+
+    def add(self, protocol: "PalabreProtocol") -> None:
+        if not self.pending:
+            asyncio.get_running_loop().call_soon(self.run)
+        self.pending.append(protocol)
+
+    def run(self) -> None:
+        pending, self.pending = self.pending, []
+        for protocol in pending:
+            protocol.flush()
+
+
+_FLUSHER = _Flusher()
 
 
 class PalabreProtocol(WebSocketsSansIOProtocol):
@@ -69,21 +90,38 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             and not self.transport.is_closing()
         )
 
-    def send_frame(self, payload: bytes, frame: bytes | None = None) -> bool:
-        """Send one binary message now; `frame` is `encode_frame(payload)` if already built.
+    _outbox: list[bytes] | None = None  # frames waiting for the end of this loop iteration
 
-        Returns False if the connection is gone or was just closed for being too slow.
+    def send_frame(self, payload: bytes, frame: bytes | None = None) -> bool:
+        """Queue one binary message; `frame` is `encode_frame(payload)` if already built.
+
+        Frames queued during one event-loop iteration leave in one socket write at its end:
+        when several updates are committed together, each receiver gets them in one syscall.
+        Returns False if the connection is gone.
         """
         if not self.open:
             return False
         if self.conn.extensions and len(payload) >= self.deflate_min_bytes:
+            self.flush()  # keep the order: earlier raw frames first
             try:
                 self.conn.send_binary(payload)
             except InvalidState:
                 return False
             self.transport.write(b"".join(self.conn.data_to_send()))
-        else:
-            self.transport.write(frame if frame is not None else encode_frame(payload))
+            return self._check_buffer()
+        if self._outbox is None:
+            self._outbox = []
+            _FLUSHER.add(self)
+        self._outbox.append(frame if frame is not None else encode_frame(payload))
+        return True
+
+    def flush(self) -> None:
+        frames, self._outbox = self._outbox, None
+        if frames and self.open:
+            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            self._check_buffer()
+
+    def _check_buffer(self) -> bool:
         if self.transport.get_write_buffer_size() > self.send_queue_bytes:
             METRICS.slow_clients_dropped += 1
             self.refuse(CLOSE_TOO_SLOW, "too slow: send buffer full")
@@ -102,6 +140,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         """Close now with `code`, bypassing the websockets state machine (used outside ASGI)."""
         if self.close_sent or self.disconnected:
             return
+        self.flush()
         self.close_sent = True
         self.transport.write(encode_close(code, reason))
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})

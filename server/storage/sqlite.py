@@ -1,8 +1,13 @@
 """Embedded storage: one SQLite file in the data dir, WAL mode.
 
-Appends go through one writer thread that commits whatever has queued up in one transaction
-(group commit): under load many updates share one commit, and with `fsync="always"`
-(synchronous=FULL) one fsync. The event loop only waits on a future; it never blocks on disk.
+Appends are group-committed: everything appended during one event-loop iteration is written in
+one transaction at its end, and each `append` returns once that transaction is committed.
+- `fsync="normal"` (synchronous=NORMAL): a commit is a write() into the WAL, no fsync — it
+  survives the process being killed. It runs on the event loop (a few microseconds; handing it
+  to a thread costs more than the write). Automatic checkpoints are off on that connection:
+  a background task checkpoints from a worker thread, so the fsync they do never runs on the loop.
+- `fsync="always"` (synchronous=FULL): each commit fsyncs, so commits run in a writer thread,
+  which commits whatever has queued up meanwhile in one transaction (one fsync for many updates).
 Reads and compaction run in the default thread pool on their own connections (WAL lets them
 read while the writer writes).
 
@@ -12,6 +17,7 @@ The log is kept after compaction: snapshots make loading fast, the log makes `st
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
@@ -53,6 +59,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 
 _STOP = object()
 _MAX_BATCH = 2000
+CHECKPOINT_SECONDS = 5.0
 
 
 class _Append:
@@ -73,6 +80,9 @@ class SQLiteStorage(Storage):
         self._writer: threading.Thread | None = None
         self._local = threading.local()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._inline: sqlite3.Connection | None = None  # the loop's writer (fsync="normal")
+        self._batch: list[_Append] = []
+        self._checkpointer: asyncio.Task[None] | None = None
 
     # --- connections ---------------------------------------------------------------------
 
@@ -100,24 +110,57 @@ class SQLiteStorage(Storage):
         conn = self._connect()
         conn.executescript(SCHEMA)
         conn.close()
-        self._writer = threading.Thread(target=self._write_loop, name="palabre-sqlite-writer", daemon=True)
-        self._writer.start()
+        if self.fsync == "always":
+            self._writer = threading.Thread(target=self._write_loop, name="palabre-sqlite-writer", daemon=True)
+            self._writer.start()
+        else:
+            self._inline = self._connect()
+            self._inline.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = asyncio.ensure_future(self._checkpoint_loop())
 
     async def close(self) -> None:
         if self._writer is not None:
             self._queue.put(_STOP)
             await asyncio.to_thread(self._writer.join)
             self._writer = None
+        if self._inline is not None:
+            self._commit_batch()
+            if self._checkpointer is not None:
+                self._checkpointer.cancel()
+            await asyncio.to_thread(self._checkpoint)
+            self._inline.close()
+            self._inline = None
+
+    async def _checkpoint_loop(self) -> None:
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await asyncio.to_thread(self._checkpoint)
+            except sqlite3.Error:
+                logging.getLogger("palabre.storage").exception("WAL checkpoint failed (will retry)")
+
+    def _checkpoint(self) -> None:
+        self._reader().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # --- appends: one writer thread, group commit ------------------------------------------
 
     async def append(self, board: str, update: bytes) -> int:
-        if self._writer is None:
+        if self._loop is None or (self._writer is None and self._inline is None):
             raise StorageError("storage is closed")
-        assert self._loop is not None
         future: asyncio.Future[int] = self._loop.create_future()
-        self._queue.put(_Append(board, update, time.time(), future))
+        item = _Append(board, update, time.time(), future)
+        if self._writer is not None:
+            self._queue.put(item)
+        else:
+            if not self._batch:
+                self._loop.call_soon(self._commit_batch)
+            self._batch.append(item)
         return await future
+
+    def _commit_batch(self) -> None:
+        batch, self._batch = self._batch, []
+        if batch and self._inline is not None:
+            self._commit(self._inline, batch, _resolve_all, _fail_all)
 
     def _write_loop(self) -> None:
         conn = self._connect()
@@ -137,11 +180,19 @@ class SQLiteStorage(Storage):
                 except queue.Empty:
                     break
             if batch:
-                self._commit(conn, batch)
+                self._commit(conn, batch, self._resolve_threadsafe, self._fail_threadsafe)
         conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Append]) -> None:
+    def _resolve_threadsafe(self, batch: list[_Append], seqs: list[int]) -> None:
         assert self._loop is not None
+        self._loop.call_soon_threadsafe(_resolve_all, batch, seqs)
+
+    def _fail_threadsafe(self, batch: list[_Append], error: Exception) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(_fail_all, batch, error)
+
+    @staticmethod
+    def _commit(conn: sqlite3.Connection, batch: list[_Append], resolve, fail) -> None:  # type: ignore[no-untyped-def]
         try:
             conn.execute("BEGIN IMMEDIATE")
             seqs = []
@@ -154,10 +205,9 @@ class SQLiteStorage(Storage):
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            error = StorageError(f"sqlite append failed: {exc}")
-            self._loop.call_soon_threadsafe(_fail_all, batch, error)
+            fail(batch, StorageError(f"sqlite append failed: {exc}"))
             return
-        self._loop.call_soon_threadsafe(_resolve_all, batch, seqs)
+        resolve(batch, seqs)
 
     # --- boards ----------------------------------------------------------------------------
 

@@ -24,9 +24,26 @@ def _good_update() -> bytes:
     return doc.get_update()
 
 
+class LiveBoards:
+    """Stands for the rooms: a live Doc per board that takes every update the guard accepted,
+    and seeds replicas from it, as `Rooms.state_of` does."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, Doc] = {}
+        self.history: dict[str, list[bytes]] = {}
+
+    def state_of(self, board: str) -> list[bytes]:
+        return self.history.get(board, [])
+
+    async def check(self, guard: Guard, board: str, update: bytes) -> None:
+        await guard.check(board, update)
+        self.history.setdefault(board, []).append(update)
+        self.docs.setdefault(board, Doc()).apply_update(update)
+
+
 @pytest.fixture
 async def guard():  # type: ignore[no-untyped-def]
-    g = Guard(lambda board: b"", timeout=1.0)
+    g = Guard(lambda board: [], timeout=1.0)
     await g.start()
     yield g
     await g.stop()
@@ -71,7 +88,7 @@ async def _feed_hang_history(guard: Guard) -> bytes:
 
 
 async def test_a_spinning_update_is_killed_after_the_timeout() -> None:
-    guard = Guard(lambda board: b"", timeout=1.0, memory_headroom=0)  # no memory cap: time decides
+    guard = Guard(lambda board: [], timeout=1.0, memory_headroom=0)  # no memory cap: time decides
     await guard.start()
     try:
         spinning = await _feed_hang_history(guard)
@@ -85,7 +102,7 @@ async def test_a_spinning_update_is_killed_after_the_timeout() -> None:
 async def test_the_same_spin_hits_the_memory_cap() -> None:
     """That spin also allocates without end: with a memory cap and a generous time limit, the
     cap is what stops it."""
-    guard = Guard(lambda board: b"", timeout=60.0, memory_headroom=256 * 1024 * 1024)
+    guard = Guard(lambda board: [], timeout=60.0, memory_headroom=256 * 1024 * 1024)
     await guard.start()
     try:
         spinning = await _feed_hang_history(guard)
@@ -95,14 +112,18 @@ async def test_the_same_spin_hits_the_memory_cap() -> None:
         await guard.stop()
 
 
-async def test_other_boards_keep_working_while_one_crashes(guard: Guard) -> None:
+async def test_other_boards_keep_working_while_one_crashes() -> None:
     import asyncio
 
+    live = LiveBoards()
+    guard = Guard(live.state_of, timeout=1.0)
+    await guard.start()
     bad = _updates("segfault")
-    await guard.check("bad", bad[0])
+    await live.check(guard, "bad", bad[0])
     results = await asyncio.gather(
-        guard.check("bad", bad[1]), guard.check("good", _good_update()), return_exceptions=True
+        live.check(guard, "bad", bad[1]), live.check(guard, "good", _good_update()), return_exceptions=True
     )
+    await guard.stop()
     assert isinstance(results[0], Rejected)
     assert results[1] is None  # waited behind the culprit, retried on the new worker
 
@@ -118,7 +139,7 @@ async def test_garbage_update_is_refused_without_restart(guard: Guard) -> None:
 
 async def test_memory_bomb_is_capped(tmp_path: Path) -> None:
     """A replica that tries to grow past its headroom dies instead of taking the machine."""
-    g = Guard(lambda board: b"", timeout=5.0, memory_headroom=64 * 1024 * 1024)
+    g = Guard(lambda board: [], timeout=5.0, memory_headroom=64 * 1024 * 1024)
     await g.start()
     try:
         doc = Doc()
@@ -139,3 +160,51 @@ async def test_deep_nesting_is_refused(guard: Guard) -> None:
     with pytest.raises(Rejected, match="crashed the replica"):
         await guard.check("deep", deep_nesting_update())
     await guard.check("deep", _good_update())
+
+
+async def test_a_batch_with_one_poison_refuses_only_the_poison() -> None:
+    """Checks sent together get one answer; when the worker dies the suspects are re-checked
+    alone, so the innocent ones in the same batch are still accepted."""
+    import asyncio
+
+    live = LiveBoards()
+    guard = Guard(live.state_of, timeout=1.0)
+    await guard.start()
+    bad = _updates("segfault")
+    await live.check(guard, "bad", bad[0])
+    goods = []
+    for i in range(5):
+        doc = Doc()
+        doc.get("notes", type=Map)[f"k{i}"] = float(i)
+        goods.append(doc.get_update())
+    results = await asyncio.gather(
+        *(live.check(guard, f"good{i}", u) for i, u in enumerate(goods[:2])),
+        live.check(guard, "bad", bad[1]),
+        *(live.check(guard, f"good{i}", u) for i, u in enumerate(goods[2:], start=2)),
+        return_exceptions=True,
+    )
+    await guard.stop()
+    assert [type(r).__name__ for r in results] == ["NoneType", "NoneType", "Rejected", "NoneType", "NoneType",
+                                                   "NoneType"]
+    assert "crashed" in str(results[2])
+
+
+async def test_a_restarted_worker_rebuilds_replicas_the_way_the_live_board_was_built() -> None:
+    """After a restart (here: another board's poison), the replica must still refuse what would
+    kill the live board. A replica re-seeded from a re-encoded state would accept the second
+    segfault update (pycrdt does not rebuild the same internal state) and this test process,
+    which applies every accepted update like the live board, would die."""
+    live = LiveBoards()
+    guard = Guard(live.state_of, timeout=1.0)
+    await guard.start()
+    try:
+        first, second = _updates("segfault")
+        await live.check(guard, "board", first)
+        other_first, other_second = _updates("segfault")
+        await live.check(guard, "other", other_first)
+        with pytest.raises(Rejected):
+            await live.check(guard, "other", other_second)  # restarts the worker
+        with pytest.raises(Rejected, match="crashed"):
+            await live.check(guard, "board", second)
+    finally:
+        await guard.stop()

@@ -104,3 +104,21 @@ async def test_server_side_edit_goes_through_the_log(storage: CountingStorage) -
     assert room.doc.get("notes", type=Map).to_py() == {"api": 2.0}
     loaded = await storage.load("b")
     assert loaded is not None and len(loaded.updates) == 1
+
+
+async def test_history_replays_to_the_live_doc_and_rebases(storage: CountingStorage, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from server import rooms as rooms_module
+
+    monkeypatch.setattr(rooms_module, "REBASE_AFTER", 5)
+    rooms = Rooms(storage, None, Settings(guard=False))
+    room = await rooms.get("b")
+    for i in range(4):
+        await room.receive_update(_update(f"n{i}"), sender=None)
+    assert len(room.history) == 4
+    replay = rooms_module.build_doc(room.history)
+    assert replay.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
+    for i in range(4, 8):
+        await room.receive_update(_update(f"n{i}"), sender=None)
+    assert len(room.history) < 5  # rebased into one state, then grew again
+    assert len(room.doc.get("notes", type=Map)) == 8
+    assert rooms_module.build_doc(room.history).get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
