@@ -7,7 +7,7 @@ import logging
 
 from starlette.websockets import WebSocket
 
-from server.limits import TokenBucket
+from server.limits import RateLimit
 from server.metrics import METRICS
 from server.transport import CLOSE_TOO_SLOW, PalabreProtocol
 
@@ -20,30 +20,29 @@ class Connection:
     """Sends never block the room: they go straight to the socket buffer (PalabreProtocol), or to
     a bounded queue drained by a task. A receiver that falls too far behind is closed."""
 
-    __slots__ = ("ws", "board", "transport", "awareness_ids", "messages", "bytes", "_queue", "_sender", "closed")
+    __slots__ = ("ws", "board", "transport", "awareness_ids", "limit", "_queue", "_sender", "closed")
 
-    def __init__(self, ws: WebSocket, board: str, messages: TokenBucket, byte_budget: TokenBucket) -> None:
+    def __init__(self, ws: WebSocket, board: str, limit: RateLimit) -> None:
         self.ws = ws
         self.board = board
         transport = ws.scope.get("extensions", {}).get("palabre.transport")
         self.transport: PalabreProtocol | None = transport if isinstance(transport, PalabreProtocol) else None
         self.awareness_ids: set[int] = set()
-        self.messages = messages
-        self.bytes = byte_budget
+        self.limit = limit
         self._queue: asyncio.Queue[bytes] | None = None
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
 
-    def send(self, payload: bytes, frame: bytes | None = None) -> None:
+    def write(self, messages: list[tuple[bytes, bytes]]) -> None:
+        """Send (payload, frame) pairs now, in one socket write when possible."""
         if self.closed:
             return
-        METRICS.messages_out += 1
-        METRICS.bytes_out += len(payload)
         if self.transport is not None:
-            if not self.transport.send_frame(payload, frame):
+            if not self.transport.write_messages(messages):
                 self.closed = True
             return
-        self._send_queued(payload)
+        for payload, _ in messages:
+            self._send_queued(payload)
 
     def _send_queued(self, payload: bytes) -> None:
         if self._queue is None:

@@ -11,7 +11,7 @@ update did it and checks the unanswered ones again one at a time (see guard.py).
 
 If an update makes pycrdt segfault, spin, or allocate without bound, it is this process that
 dies or gets killed, never the server: the parent sees it and refuses the update. Before each
-batch the address-space limit is set to what the process uses now plus a headroom, so a memory
+batch (re-based every few batches) the address-space limit is what the process uses plus a headroom, so a memory
 bomb fails here (Rust aborts on a failed allocation) instead of growing until the OOM killer.
 """
 
@@ -111,16 +111,22 @@ def _answer(status: int, reason: str) -> bytes:
 
 
 FLUSH_SECONDS = 0.1
+# The address-space cap is re-based on the current size every this many batches (and after
+# each SEED): reading /proc and setting the limit for every small update is wasted syscalls.
+MEMORY_CHECK_EVERY = 64
 
 
 def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
     buf = bytearray()
+    batches = 0
     while True:
         chunk = os.read(fd_in, 1 << 20)
         if not chunk:
             return
         buf += chunk
-        worker.limit_memory()
+        batches += 1
+        if batches % MEMORY_CHECK_EVERY == 1:
+            worker.limit_memory()
         answers: list[bytes] = []
         flushed = time.monotonic()
         pos = 0

@@ -81,6 +81,7 @@ class Room:
         self.settings = settings
         self.fanout: Fanout = fanout or LocalFanout()
         self.connections: set[Connection] = set()
+        self._outgoing: list[tuple[bytes, bytes, Connection | None]] = []  # relayed this iteration
         self.presence = Presence(self._presence_out, settings.awareness_interval, self.broadcast)
         self.log = BoardLog(log, {"board": board})
         self._appends = 0
@@ -181,12 +182,44 @@ class Room:
         return update
 
     def broadcast(self, payload: bytes, exclude: Connection | None = None) -> None:
+        """Relay `payload` to every connection but `exclude`, at the end of this loop iteration.
+
+        Framed once for everyone; everything relayed to a receiver in one iteration (several
+        updates committed together, a presence batch) leaves in one socket write."""
         if not self.connections:
             return
-        frame = encode_frame(payload)
-        for conn in self.connections:
-            if conn is not exclude:
-                conn.send(payload, frame)
+        if not self._outgoing:
+            asyncio.get_running_loop().call_soon(self.flush)
+        self._outgoing.append((payload, encode_frame(payload), exclude))
+
+    def flush(self) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if not outgoing:
+            return
+        sent = 0
+        if len(outgoing) == 1:
+            payload, frame, exclude = outgoing[0]
+            messages = [(payload, frame)]
+            for conn in self.connections:
+                if conn is not exclude:
+                    conn.write(messages)
+                    sent += 1
+            METRICS.bytes_out += sent * len(payload)
+        else:
+            for conn in self.connections:
+                mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
+                if mine:
+                    conn.write(mine)
+                    sent += len(mine)
+                    METRICS.bytes_out += sum(len(p) for p, _ in mine)
+        METRICS.messages_out += sent
+
+    def send_to(self, conn: Connection, payload: bytes) -> None:
+        """Send to one connection now, after whatever was relayed before (order is kept)."""
+        self.flush()
+        conn.write([(payload, encode_frame(payload))])
+        METRICS.messages_out += 1
+        METRICS.bytes_out += len(payload)
 
     # --- connections -----------------------------------------------------------------------
 

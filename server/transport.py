@@ -3,7 +3,7 @@
 1. A direct send for relays. The ASGI path builds a frame per receiver through several layers;
    relaying one update to 40 receivers that way costs more than the update itself. The room
    frames a relayed message once (`encode_frame`) and hands the same bytes to every receiver's
-   `send_frame`, which writes them to the socket. When permessage-deflate was negotiated,
+   `write_messages`, which writes everything queued for it in one socket write. When permessage-deflate was negotiated,
    messages of `deflate_min_bytes` and more still go through the compressor (a join's large
    sync gets ~5× smaller); smaller ones go out uncompressed, which RFC 7692 allows per message,
    because deflating a 40-byte move per receiver costs CPU and saves nothing.
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import struct
 from typing import Any
 
@@ -41,26 +40,6 @@ def encode_frame(payload: bytes) -> bytes:
 def encode_close(code: int, reason: str) -> bytes:
     body = struct.pack("!H", code) + reason.encode()[:120]
     return bytes((0x88, len(body))) + body
-
-
-class _Flusher:
-    """Writes every connection's queued frames once, at the end of the current loop iteration."""
-
-    def __init__(self) -> None:
-        self.pending: list["PalabreProtocol"] = []
-
-    def add(self, protocol: "PalabreProtocol") -> None:
-        if not self.pending:
-            asyncio.get_running_loop().call_soon(self.run)
-        self.pending.append(protocol)
-
-    def run(self) -> None:
-        pending, self.pending = self.pending, []
-        for protocol in pending:
-            protocol.flush()
-
-
-_FLUSHER = _Flusher()
 
 
 class PalabreProtocol(WebSocketsSansIOProtocol):
@@ -90,36 +69,31 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             and not self.transport.is_closing()
         )
 
-    _outbox: list[bytes] | None = None  # frames waiting for the end of this loop iteration
+    def write_messages(self, messages: list[tuple[bytes, bytes]]) -> bool:
+        """Send (payload, encode_frame(payload)) pairs in one socket write.
 
-    def send_frame(self, payload: bytes, frame: bytes | None = None) -> bool:
-        """Queue one binary message; `frame` is `encode_frame(payload)` if already built.
-
-        Frames queued during one event-loop iteration leave in one socket write at its end:
-        when several updates are committed together, each receiver gets them in one syscall.
-        Returns False if the connection is gone.
+        Returns False if the connection is gone or was just closed for being too slow.
         """
         if not self.open:
             return False
-        if self.conn.extensions and len(payload) >= self.deflate_min_bytes:
-            self.flush()  # keep the order: earlier raw frames first
+        if self.conn.extensions and any(len(payload) >= self.deflate_min_bytes for payload, _ in messages):
+            return self._write_deflating(messages)
+        self.transport.write(messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages))
+        return self._check_buffer()
+
+    def _write_deflating(self, messages: list[tuple[bytes, bytes]]) -> bool:
+        parts: list[bytes] = []
+        for payload, frame in messages:
+            if len(payload) < self.deflate_min_bytes:
+                parts.append(frame)
+                continue
             try:
                 self.conn.send_binary(payload)
             except InvalidState:
                 return False
-            self.transport.write(b"".join(self.conn.data_to_send()))
-            return self._check_buffer()
-        if self._outbox is None:
-            self._outbox = []
-            _FLUSHER.add(self)
-        self._outbox.append(frame if frame is not None else encode_frame(payload))
-        return True
-
-    def flush(self) -> None:
-        frames, self._outbox = self._outbox, None
-        if frames and self.open:
-            self.transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
-            self._check_buffer()
+            parts.extend(self.conn.data_to_send())
+        self.transport.write(b"".join(parts))
+        return self._check_buffer()
 
     def _check_buffer(self) -> bool:
         if self.transport.get_write_buffer_size() > self.send_queue_bytes:
@@ -140,7 +114,6 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         """Close now with `code`, bypassing the websockets state machine (used outside ASGI)."""
         if self.close_sent or self.disconnected:
             return
-        self.flush()
         self.close_sent = True
         self.transport.write(encode_close(code, reason))
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
@@ -150,6 +123,24 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         self.close_timer = self.loop.call_later(2.0, self.transport.close)
 
     _discard_until: float = 0.0  # > 0 once an oversized message was refused
+
+    # uvicorn pauses reading after every message until the app takes it: two epoll_ctl calls
+    # per message. Pausing only when this many messages wait keeps the backpressure, not the cost.
+    receive_backlog: int = 32
+
+    def send_receive_event_to_app(self) -> None:
+        data = self.frames[0] if len(self.frames) == 1 else b"".join(self.frames)
+        self.frames = []
+        if self.close_sent:
+            return
+        if self.curr_msg_data_type == "text":
+            # Not part of the protocol: hand it on (the app refuses it with 4400).
+            self.queue.put_nowait({"type": "websocket.receive", "text": data.decode(errors="replace")})
+        else:
+            self.queue.put_nowait({"type": "websocket.receive", "bytes": data})
+        if not self.read_paused and self.queue.qsize() >= self.receive_backlog:
+            self.read_paused = True
+            self.transport.pause_reading()
 
     def data_received(self, data: bytes) -> None:
         if self._discard_until:

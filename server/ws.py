@@ -21,7 +21,7 @@ from starlette.websockets import WebSocket
 from server import protocol
 from server.connection import Connection
 from server.guard import Rejected
-from server.limits import TokenBucket
+from server.limits import RateLimit
 from server.metrics import METRICS
 from server.rooms import Room, UnknownBoard
 from server.service import Palabre
@@ -55,17 +55,14 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         await websocket.close(refusal.code, refusal.reason)
         return
     settings = palabre.settings
-    conn = Connection(
-        websocket,
-        board,
-        TokenBucket(settings.rate_messages_per_second, settings.rate_burst_messages),
-        TokenBucket(settings.rate_bytes_per_second, max(settings.rate_bytes_per_second, 2 * settings.max_message_bytes)),
-    )
+    limit = RateLimit(settings.rate_messages_per_second, settings.rate_burst_messages,
+                      settings.rate_bytes_per_second, max(settings.rate_bytes_per_second, 2 * settings.max_message_bytes))
+    conn = Connection(websocket, board, limit)
     room.add(conn)
     try:
         presence = room.presence.full_message()
         if presence is not None:
-            conn.send(presence)
+            room.send_to(conn, presence)
         await _serve(room, conn, settings.max_awareness_state_bytes)
     except Refuse as refusal:
         METRICS.rejected[refusal.metric] += 1
@@ -98,7 +95,8 @@ async def _open_room(palabre: Palabre, websocket: WebSocket, board: str) -> Room
 
 
 async def _serve(room: Room, conn: Connection, max_state_bytes: int) -> None:
-    receive = conn.ws.receive
+    receive = conn.ws._receive  # the ASGI receive itself: Starlette's wrapper only re-checks state
+    allow = conn.limit.allow
     while True:
         event = await receive()
         if event["type"] == "websocket.disconnect":
@@ -110,7 +108,7 @@ async def _serve(room: Room, conn: Connection, max_state_bytes: int) -> None:
             data = bytes(data)
         METRICS.messages_in += 1
         METRICS.bytes_in += len(data)
-        if not conn.messages.take() or not conn.bytes.take(len(data)):
+        if not allow(len(data)):
             raise Refuse(CLOSE_RATE, "rate limit exceeded: slow down", "rate")
         await _handle(room, conn, data, max_state_bytes)
 
@@ -134,7 +132,7 @@ async def _handle(room: Room, conn: Connection, data: bytes, max_state_bytes: in
     elif kind == protocol.KIND_QUERY_AWARENESS:
         presence = room.presence.full_message()
         if presence is not None:
-            conn.send(presence)
+            room.send_to(conn, presence)
     # KIND_AUTH from a client carries nothing the server acts on.
 
 
@@ -161,5 +159,5 @@ def _answer_step1(room: Room, conn: Connection, state_vector: bytes) -> None:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise Refuse(CLOSE_MALFORMED, "malformed state vector", "malformed") from None
-    conn.send(protocol.encode_sync_step2(diff))
-    conn.send(protocol.encode_sync_step1(room.doc.get_state()))
+    room.send_to(conn, protocol.encode_sync_step2(diff))
+    room.send_to(conn, protocol.encode_sync_step1(room.doc.get_state()))

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS boards (
     archived REAL
 );
 CREATE TABLE IF NOT EXISTS log (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq INTEGER PRIMARY KEY,  -- rowid; log rows are never deleted, so it only grows
     board TEXT NOT NULL,
     ts REAL NOT NULL,
     data BLOB NOT NULL

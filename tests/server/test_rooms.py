@@ -78,7 +78,7 @@ async def test_unknown_board_without_auto_create(storage: CountingStorage) -> No
 
 async def test_idle_board_is_compacted_and_unloaded(storage: CountingStorage) -> None:
     from server.connection import Connection
-    from server.limits import TokenBucket
+    from server.limits import RateLimit
 
     rooms = Rooms(storage, None, Settings(guard=False, idle_unload_seconds=0.05))
     room = await rooms.get("b")
@@ -87,7 +87,7 @@ async def test_idle_board_is_compacted_and_unloaded(storage: CountingStorage) ->
     class _WS:  # a connection that never sends: only its identity matters here
         scope: dict = {}
 
-    conn = Connection(_WS(), "b", TokenBucket(1, 1), TokenBucket(1, 1))  # type: ignore[arg-type]
+    conn = Connection(_WS(), "b", RateLimit(1, 1, 1, 1))  # type: ignore[arg-type]
     room.add(conn)
     rooms.release(room, conn)
     await asyncio.sleep(0.3)
