@@ -27,7 +27,7 @@ def make_storage(settings: Settings) -> Storage:
     if settings.redis_url:
         from server.storage.redis import RedisStorage  # noqa: PLC0415  (optional backend)
 
-        return RedisStorage(settings.redis_url)
+        return RedisStorage(settings.redis_url, log_retention=settings.redis_log_retention_hours * 3600)
     from server.storage.sqlite import SQLiteStorage  # noqa: PLC0415
 
     return SQLiteStorage(settings.sqlite_path, fsync=settings.fsync)

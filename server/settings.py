@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, description="redis://… selects the Redis backend")
     fsync: Literal["normal", "always"] = "normal"
     compact_every: int = Field(default=500, ge=1, description="compact a board after this many log entries")
+    redis_log_retention_hours: float = Field(
+        default=24.0, ge=0, description="Redis: keep log entries this long after a snapshot covers them"
+    )
 
     # Rooms
     idle_unload_seconds: float = Field(default=30.0, ge=0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import httpx
 import pytest
 import websockets
 from pycrdt import Doc, Map
@@ -205,3 +206,38 @@ async def test_poison_updates_never_reach_the_board(palabre: PalabreProcess) -> 
     assert palabre.proc is not None and palabre.proc.poll() is None and palabre.pid == pid
     async with BoardClient.connect(palabre.ws_url, "poison") as check:  # the stored log is sane
         assert len(_notes(check)) == 2 * step
+
+
+async def test_a_reader_that_does_not_read_is_dropped_not_waited_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A stalled receiver's buffer fills up: it is closed (4408) and the room goes on."""
+    import socket
+
+    server = PalabreProcess(tmp_path / "d", env={"PALABRE_SEND_QUEUE_BYTES": "65536"}).start()
+    try:
+        stalled = socket.create_connection(("127.0.0.1", server.port))
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.sendall(b"GET /ws/slow HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        await asyncio.sleep(0.3)  # handshake answered; from now on this client never reads
+        async with BoardClient.connect(server.ws_url, "slow") as writer, BoardClient.connect(server.ws_url, "slow") as reader:
+            for i in range(400):  # 8 MB: more than the kernel buffers take for the stalled one
+                writer.doc.get("notes", type=Map)[f"n{i}"] = "x" * 20_000
+            await writer.flush(timeout=30)
+            await _eventually(lambda: len(_notes(reader)) == 400, timeout=20)
+            async with httpx.AsyncClient(base_url=server.http_url) as http:
+                metrics = (await http.get("/metrics")).text
+        assert "palabre_slow_clients_dropped_total 1" in metrics
+        stalled.close()
+    finally:
+        server.stop()
+
+
+async def test_board_full_gets_4429(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = PalabreProcess(tmp_path / "d", env={"PALABRE_MAX_CONNECTIONS_PER_BOARD": "2"}).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "full"), BoardClient.connect(server.ws_url, "full"):
+            async with websockets.connect(f"{server.ws_url}/full") as third:
+                code, reason = await _closed_with(third)
+            assert code == 4429 and "too many connections" in reason
+    finally:
+        server.stop()

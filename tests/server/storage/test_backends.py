@@ -50,6 +50,7 @@ class SQLiteBackend:
     factory: pytest.TempPathFactory
     name: str = "sqlite"
     path: Path | None = None
+    fsync: str = "normal"  # "always" commits in the writer thread, "normal" on the loop
 
     async def fresh(self) -> Storage:
         self.path = self.factory.mktemp("db") / "p.sqlite3"
@@ -57,7 +58,7 @@ class SQLiteBackend:
 
     async def reopen(self) -> Storage:
         assert self.path is not None
-        storage = SQLiteStorage(self.path)
+        storage = SQLiteStorage(self.path, fsync=self.fsync)  # type: ignore[arg-type]
         await storage.open()
         return storage
 
@@ -86,10 +87,12 @@ class RedisBackend:
 Backend = SQLiteBackend | RedisBackend
 
 
-@pytest.fixture(scope="module", params=["sqlite", "redis"])
+@pytest.fixture(scope="module", params=["sqlite", "sqlite-fsync-always", "redis"])
 def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Backend]:
     if request.param == "sqlite":
         yield SQLiteBackend(tmp_path_factory)
+    elif request.param == "sqlite-fsync-always":
+        yield SQLiteBackend(tmp_path_factory, name=request.param, fsync="always")
     else:
         yield RedisBackend(request.getfixturevalue("shared_redis").url)
 
