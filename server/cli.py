@@ -36,6 +36,8 @@ def serve(
     token: Optional[str] = typer.Option(None, help="Require ?token=… from clients."),
     idle_unload_seconds: Optional[float] = typer.Option(None, help="Unload a board this long after its last client [30]."),
     max_message_bytes: Optional[int] = typer.Option(None, help="Largest accepted WebSocket message [8 MiB]."),
+    deflate: Optional[bool] = typer.Option(None, "--deflate/--no-deflate", help="Negotiate permessage-deflate [on]."),
+    deflate_min_bytes: Optional[int] = typer.Option(None, help="Compress only messages this large [1024]."),
     log_level: Optional[str] = typer.Option(None, help="debug, info, warning, error [info]."),
     log_format: Optional[str] = typer.Option(None, help="text or json [text]."),
     demo: Optional[bool] = typer.Option(None, "--demo/--no-demo", help="Load the demo boards at start."),
@@ -45,7 +47,8 @@ def serve(
 
     run(_settings(host=host, port=port, data_dir=data_dir, redis_url=redis, fsync=fsync, guard=guard,
                   auto_create=auto_create, token=token, idle_unload_seconds=idle_unload_seconds,
-                  max_message_bytes=max_message_bytes, log_level=log_level, log_format=log_format, demo=demo))
+                  max_message_bytes=max_message_bytes, deflate=deflate, deflate_min_bytes=deflate_min_bytes,
+                  log_level=log_level, log_format=log_format, demo=demo))
 
 
 def main() -> None:
