@@ -44,8 +44,13 @@ class ImmutableStatic(StaticFiles):
         return response
 
 
+async def no_favicon(request: Request) -> Response:
+    return Response(status_code=204)  # browsers ask for it; the app declares no icon
+
+
 routes = [
     Route("/", app_page),
+    Route("/favicon.ico", no_favicon),
     Route("/b/{board}", app_page),
     Route("/sw.js", service_worker),
     Mount("/static", app=ImmutableStatic(directory=DIST, check_dir=False), name="static"),
