@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from tests.support.process import ManagedProcess  # noqa: E402
 from tests.support.server import PalabreProcess, free_port  # noqa: E402
 
 INTEROP = ROOT / "tests" / "interop"
@@ -44,7 +45,7 @@ LOAD_CLIENT = Path(__file__).with_name("fanout-client.mjs")
 
 
 @dataclass
-class ReferenceServer:
+class ReferenceServer(ManagedProcess):
     """The reference y-websocket server (@y/websocket-server 0.1.1), in memory (no persistence)."""
 
     log_dir: Path
@@ -55,38 +56,19 @@ class ReferenceServer:
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
 
-    @property
-    def pid(self) -> int:
-        assert self.proc is not None
-        return self.proc.pid
-
     def start(self, timeout: float = 20.0) -> "ReferenceServer":
         if not REFERENCE_BIN.exists():
             raise RuntimeError(f"{REFERENCE_BIN} is missing: run `npm ci --prefix {INTEROP.relative_to(ROOT)}`")
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "YPERSISTENCE"}
         env.update(HOST="127.0.0.1", PORT=str(self.port))
-        log = open(self.log_dir / f"reference-{self.port}.log", "ab")
-        self.proc = subprocess.Popen(["node", str(REFERENCE_BIN)], env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"reference server exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("reference server did not answer")
+        self.spawn(["node", str(REFERENCE_BIN)], self.log_dir / f"reference-{self.port}.log", env=env)
+        self.wait_ready(self._answers, "reference server", timeout)
+        return self
 
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
+    def _answers(self) -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=1):
+            return True
 
 
 # ---- measuring the server process tree ----
