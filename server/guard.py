@@ -196,6 +196,8 @@ class Guard:
                 worker.transport.close()
 
     def _worker_for(self, board: str) -> _Worker:
+        if len(self._workers) == 1:
+            return self._workers[0]
         return self._workers[zlib.crc32(board.encode()) % len(self._workers)]
 
     async def _ready(self, worker: _Worker) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from pycrdt import YMessageType, YSyncMessageType, write_var_uint
 
@@ -80,9 +80,10 @@ def _expect_end(buf: bytes, pos: int) -> None:
         raise ProtocolError(f"{len(buf) - pos} trailing bytes after the message")
 
 
-@dataclass(frozen=True, slots=True)
-class Message:
-    """A decoded client message: `kind` is one of the KIND_* names below."""
+class Message(NamedTuple):
+    """A decoded client message: `kind` is one of the KIND_* names below.
+
+    A NamedTuple, not a frozen dataclass: one is made per incoming message."""
 
     kind: str
     payload: bytes = b""
