@@ -241,3 +241,34 @@ async def test_board_full_gets_4429(tmp_path) -> None:  # type: ignore[no-untype
             assert code == 4429 and "too many connections" in reason
     finally:
         server.stop()
+
+
+async def test_a_large_initial_sync_arrives_in_pieces_a_stock_client_accepts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """On a slow link one huge step 2 outlasts a stock client's 30 s silence limit: the server
+    sends updates of at most `sync_chunk_bytes` and then the step 2."""
+    from boards.board import Board
+    from tests.test_interop import require_node_clients, run_script
+
+    server = PalabreProcess(tmp_path / "d", env={"PALABRE_SYNC_CHUNK_BYTES": "2048"}).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "big") as writer:
+            board = Board(writer.doc)
+            for i in range(300):
+                board.add_note(f"Post-it {i} : mobilisation des bénévoles ɛ ɔ ɲ ŋ", x=float(i), y=0.0)
+            await writer.flush()
+            expected = _notes(writer)
+        async with websockets.connect(f"{server.ws_url}/big", max_size=None) as ws:
+            await ws.send(protocol.encode_sync_step1(Doc().get_state()))
+            kinds, doc = [], Doc()
+            while not kinds or kinds[-1] != protocol.KIND_STEP2:
+                message = protocol.parse_message(await asyncio.wait_for(ws.recv(), 5))
+                kinds.append(message.kind)
+                doc.apply_update(message.payload)
+                assert len(message.payload) < 2048 + 1024
+        assert kinds.count(protocol.KIND_UPDATE) > 5
+        assert doc.get("notes", type=Map).to_py() == expected
+        require_node_clients()
+        seen = await asyncio.to_thread(run_script, "reader.mjs", server, "big", "--min-notes", "300")
+        assert seen["count"] == 300
+    finally:
+        server.stop()
