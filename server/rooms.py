@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -130,6 +131,8 @@ class Room:
         if self._appends >= self.settings.compact_every:
             self.compact_soon()
 
+    _last_compaction = 0.0
+
     def apply_remote(self, update: bytes) -> None:
         """An update another process already checked and stored: apply and relay it here."""
         if self.guard is not None:
@@ -236,8 +239,13 @@ class Room:
     # --- compaction --------------------------------------------------------------------------
 
     def compact_soon(self) -> None:
+        """Compact in the background, at most once per `compact_min_interval` seconds."""
+        now = time.monotonic()
+        if now - self._last_compaction < self.settings.compact_min_interval:
+            return
         if self._compaction is None or self._compaction.done():
             self._appends = 0
+            self._last_compaction = now
             self._compaction = asyncio.ensure_future(self.compact())
 
     async def compact(self, label: str = "") -> None:

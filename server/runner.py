@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import uvicorn
 
 from server import logs
@@ -29,6 +31,16 @@ def uvicorn_config(settings: Settings) -> uvicorn.Config:
     )
 
 
+def tune_gc() -> None:
+    """Fewer, cheaper garbage collections: every update allocates short-lived objects, and with
+    the default threshold (700) the collector ran so often it cost ~20% of the CPU of the
+    fan-out benchmark. Startup objects (modules, the app) are frozen out of all collections."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 50, 100)
+
+
 def run(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
+    tune_gc()
     uvicorn.Server(uvicorn_config(settings)).run()

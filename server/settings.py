@@ -26,7 +26,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
     redis_url: str | None = Field(default=None, description="redis://… selects the Redis backend")
     fsync: Literal["normal", "always"] = "normal"
-    compact_every: int = Field(default=500, ge=1, description="compact a board after this many log entries")
+    compact_every: int = Field(default=2000, ge=1, description="compact a board after this many log entries")
+    compact_min_interval: float = Field(
+        default=30.0, ge=0, description="seconds between two compactions of a busy board (merging pauses the loop briefly)"
+    )
     redis_log_retention_hours: float = Field(
         default=24.0, ge=0, description="Redis: keep log entries this long after a snapshot covers them"
     )
