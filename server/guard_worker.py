@@ -17,6 +17,7 @@ bomb fails here (Rust aborts on a failed allocation) instead of growing until th
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import struct
@@ -151,6 +152,8 @@ def serve(fd_in: int, fd_out: int, worker: Worker) -> None:
 
 
 def main() -> None:
+    gc.freeze()  # as in the server (runner.tune_gc): few objects live long here
+    gc.set_threshold(50_000, 50, 100)
     headroom = int(sys.argv[1]) if len(sys.argv) > 1 else 512 * 1024 * 1024
     serve(sys.stdin.fileno(), sys.stdout.fileno(), Worker(headroom))
 
