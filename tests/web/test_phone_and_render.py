@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
-import re
 import json
-import subprocess
+import re
 import shutil
+import subprocess
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -196,6 +197,26 @@ def test_home_lists_and_opens_boards(base_url, new_context, board_id):
     page.get_by_role("button", name="English").click()
     page.wait_for_selector("html[lang=en]")
     page.get_by_role("button", name="Governance").wait_for()
+
+
+def test_create_from_a_server_template(base_url, new_context):
+    """The home page lists the server's templates and creates a board from one through the API:
+    the board opens with the template's zones (here SPIRAL's three questions)."""
+    page = new_context().new_page()
+    page.goto(base_url + "/")
+    page.get_by_role("heading", name="Créer un tableau").wait_for()
+    options = page.locator("#tpl option")
+    assert "spiral" in [options.nth(i).get_attribute("value") for i in range(options.count())]
+    page.locator("#tpl").select_option("spiral")
+    title = f"SPIRAL Diéma {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Titre").fill(title)
+    page.get_by_role("button", name="Créer").click()
+    page.wait_for_url("**/b/*")
+    board = page.url.rsplit("/", 1)[1]
+    created = json.loads(urllib.request.urlopen(f"{base_url}/api/boards/{board}").read())
+    assert created["meta"]["template"] == "spiral" and created["meta"]["title"] == title
+    assert len(created["zones"]) == 3
+    page.locator(".zone", has_text=created["zones"][0]["title"]).first.wait_for()
 
 
 ROOT = Path(__file__).resolve().parents[2]

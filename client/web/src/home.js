@@ -61,10 +61,11 @@ export async function showHome (root) {
   root.append(h('header', { class: 'topbar' }, h('h1', {}, 'Palabre'), h('span', { class: 'spacer' }), h('button', { type: 'button', onclick: switchLocale }, t('lang'))),
     h('main', { class: 'home' }, h('section', { class: 'card' }, h('h2', {}, t('boards')), msg, list), create, open))
 
-  const [boards, templates] = await Promise.all([getJson('/api/boards'), getJson('/api/templates')])
+  const [boards, templates] = await Promise.all([getJson('/api/boards'), getJson('/api/templates?locale=' + locale)])
   for (const tp of (Array.isArray(templates) && templates.length ? templates : FALLBACK_TEMPLATES)) {
-    const label = typeof tp.title === 'object' ? (tp.title[locale] || tp.title.fr || tp.id) : (tp.title || tp.id)
-    tplSelect.append(h('option', { value: tp.id }, label))
+    const name = tp.name || tp.id // the server lists templates by `name`; the fallback by `id`
+    const label = typeof tp.title === 'object' ? (tp.title[locale] || tp.title.fr || name) : (tp.title || name)
+    tplSelect.append(h('option', { value: name }, label))
   }
   if (!Array.isArray(boards)) { msg.textContent = t('listUnavailable'); return }
   if (!boards.length) msg.textContent = t('noBoards')
