@@ -89,6 +89,7 @@ class Room:
         self._compaction: asyncio.Task[None] | None = None
         self._idle: asyncio.TimerHandle | None = None
         self.version = next(_versions)  # changes with every applied update (render cache key)
+        self.diverged = False  # the live doc has an update the log lacks (see receive_update)
         self._phase = self._watch_phase()
 
     def _watch_phase(self) -> object:
@@ -122,9 +123,15 @@ class Room:
             self._apply(update)
         else:
             # No replica: the live doc is the check, so it must come first; it is still
-            # stored before anyone else is sent it.
+            # stored before anyone else is sent it. If storing fails, the live doc holds an
+            # update the log lacks: drop the room; clients reconnect, the board reloads from
+            # the log and their sync sends the update again.
             self._apply(update)
-            await self.storage.append(self.board, update)
+            try:
+                await self.storage.append(self.board, update)
+            except StorageError:
+                self.diverged = True
+                raise
         METRICS.log_appends += 1
         self.broadcast(relay if relay is not None else encode_update(update), exclude=sender)
         self._appends += 1
@@ -312,6 +319,18 @@ class Rooms:
     def release(self, room: Room, conn: Connection) -> None:
         room.remove(conn)
         self.schedule_idle(room)
+
+    async def evict(self, room: Room, reason: str) -> None:
+        """Forget a room whose live doc cannot be trusted, closing its connections (1011): they
+        reconnect to a board loaded again from the log, and their sync resends what it lacks."""
+        if self.rooms.get(room.board) is room:
+            del self.rooms[room.board]
+            self.fanout.board_unloaded(room.board)
+            if self.guard is not None:
+                self.guard.forget(room.board)
+        room.log.error("evicting the board: %s", reason)
+        for conn in list(room.connections):
+            await conn.close(1011, "board reloading, reconnect")
 
     def schedule_idle(self, room: Room) -> None:
         """Unload `room` after the idle delay unless a connection arrives meanwhile."""

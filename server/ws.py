@@ -23,7 +23,7 @@ from server.connection import Connection
 from server.guard import Rejected
 from server.limits import RateLimit
 from server.metrics import METRICS
-from server.rooms import Room, UnknownBoard
+from server.rooms import Room, Rooms, UnknownBoard
 from server.service import Palabre
 from server.splitting import split_update
 from server.storage.base import StorageError, is_valid_board_id
@@ -64,7 +64,7 @@ async def sync_endpoint(websocket: WebSocket) -> None:
         presence = room.presence.full_message()
         if presence is not None:
             room.send_to(conn, presence)
-        await _serve(room, conn, settings.max_awareness_state_bytes)
+        await _serve(palabre.rooms, room, conn, settings.max_awareness_state_bytes)
     except Refuse as refusal:
         METRICS.rejected[refusal.metric] += 1
         room.log.info("closing a connection: %d %s", refusal.code, refusal.reason)
@@ -95,7 +95,7 @@ async def _open_room(palabre: Palabre, websocket: WebSocket, board: str) -> Room
     return room
 
 
-async def _serve(room: Room, conn: Connection, max_state_bytes: int) -> None:
+async def _serve(rooms: Rooms, room: Room, conn: Connection, max_state_bytes: int) -> None:
     receive = conn.ws._receive  # the ASGI receive itself: Starlette's wrapper only re-checks state
     allow = conn.limit.allow
     while True:
@@ -111,17 +111,17 @@ async def _serve(room: Room, conn: Connection, max_state_bytes: int) -> None:
         METRICS.bytes_in += len(data)
         if not allow(len(data)):
             raise Refuse(CLOSE_RATE, "rate limit exceeded: slow down", "rate")
-        await _handle(room, conn, data, max_state_bytes)
+        await _handle(rooms, room, conn, data, max_state_bytes)
 
 
-async def _handle(room: Room, conn: Connection, data: bytes, max_state_bytes: int) -> None:
+async def _handle(rooms: Rooms, room: Room, conn: Connection, data: bytes, max_state_bytes: int) -> None:
     try:
         message = protocol.parse_message(data)
     except protocol.ProtocolError as exc:
         raise Refuse(CLOSE_MALFORMED, f"malformed message: {exc}", "malformed") from None
     kind = message.kind
     if kind == protocol.KIND_UPDATE or kind == protocol.KIND_STEP2:
-        await _receive_update(room, conn, message.payload, data if kind == protocol.KIND_UPDATE else None)
+        await _receive_update(rooms, room, conn, message.payload, data if kind == protocol.KIND_UPDATE else None)
     elif kind == protocol.KIND_STEP1:
         _answer_step1(room, conn, message.payload)
     elif kind == protocol.KIND_AWARENESS:
@@ -137,7 +137,7 @@ async def _handle(room: Room, conn: Connection, data: bytes, max_state_bytes: in
     # KIND_AUTH from a client carries nothing the server acts on.
 
 
-async def _receive_update(room: Room, conn: Connection, update: bytes, relay: bytes | None) -> None:
+async def _receive_update(rooms: Rooms, room: Room, conn: Connection, update: bytes, relay: bytes | None) -> None:
     try:
         await room.receive_update(update, conn, relay)
     except Rejected as exc:
@@ -145,6 +145,8 @@ async def _receive_update(room: Room, conn: Connection, update: bytes, relay: by
         raise Refuse(CLOSE_MALFORMED, f"update rejected: {exc}", "bad-update") from None
     except StorageError:
         room.log.exception("could not store an update")
+        if room.diverged:
+            await rooms.evict(room, "an applied update could not be stored")
         raise Refuse(CLOSE_INTERNAL, "could not store the update; reconnect to retry", "storage") from None
     except BaseException as exc:  # pycrdt's PanicException is a BaseException
         if isinstance(exc, (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)):

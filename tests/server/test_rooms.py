@@ -122,3 +122,24 @@ async def test_history_replays_to_the_live_doc_and_rebases(storage: CountingStor
     assert len(room.history) < 5  # rebased into one state, then grew again
     assert len(room.doc.get("notes", type=Map)) == 8
     assert rooms_module.build_doc(room.history).get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
+
+
+async def test_without_guard_a_failed_store_evicts_the_room(storage: CountingStorage) -> None:
+    """--no-guard applies before storing: if the store fails, the live doc is ahead of the log,
+    so the room is dropped and the next client gets the board as stored."""
+    rooms = Rooms(storage, None, Settings(guard=False))
+    room = await rooms.get("b")
+    await room.receive_update(_update("kept"), sender=None)
+
+    async def broken(board: str, update: bytes) -> int:
+        raise StorageError("disk full")
+
+    storage.append = broken  # type: ignore[method-assign]
+    with pytest.raises(StorageError):
+        await room.receive_update(_update("lost"), sender=None)
+    assert room.diverged
+    await rooms.evict(room, "test")
+    del storage.append
+    again = await rooms.get("b")
+    assert again is not room
+    assert again.doc.get("notes", type=Map).to_py() == {"kept": 1.0}
