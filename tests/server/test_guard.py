@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from pathlib import Path
@@ -206,5 +207,25 @@ async def test_a_restarted_worker_rebuilds_replicas_the_way_the_live_board_was_b
             await live.check(guard, "other", other_second)  # restarts the worker
         with pytest.raises(Rejected, match="crashed"):
             await live.check(guard, "board", second)
+    finally:
+        await guard.stop()
+
+
+async def test_a_warm_spare_takes_over_after_a_crash() -> None:
+    """The replacement process is already running when the worker dies."""
+    live = LiveBoards()
+    guard = Guard(live.state_of, timeout=1.0)
+    await guard.start()
+    try:
+        await asyncio.sleep(0.5)  # the spare has started by now
+        assert guard._spare is not None and guard._spare.done()
+        spare_pid = guard._spare.result()[0].get_pid()
+        first, second = _updates("segfault")
+        await live.check(guard, "b", first)
+        with pytest.raises(Rejected):
+            await live.check(guard, "b", second)
+        await live.check(guard, "b", _good_update())
+        assert guard._workers[0].transport is not None
+        assert guard._workers[0].transport.get_pid() == spare_pid
     finally:
         await guard.stop()
