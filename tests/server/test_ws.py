@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import httpx
@@ -270,5 +271,48 @@ async def test_a_large_initial_sync_arrives_in_pieces_a_stock_client_accepts(tmp
         require_node_clients()
         seen = await asyncio.to_thread(run_script, "reader.mjs", server, "big", "--min-notes", "300")
         assert seen["count"] == 300
+    finally:
+        server.stop()
+
+
+async def test_thirty_people_opening_a_board_at_once_share_one_load(palabre: PalabreProcess) -> None:
+    async with BoardClient.connect(palabre.ws_url, "crowd") as first:
+        _note(first, "consigne", 0.0)
+        await first.flush()
+    await asyncio.sleep(0.1)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = await asyncio.gather(*(stack.enter_async_context(BoardClient.connect(palabre.ws_url, "crowd"))
+                                         for _ in range(30)))
+        assert all("consigne" in _notes(c) for c in clients)
+        async with httpx.AsyncClient(base_url=palabre.http_url) as http:
+            metrics = (await http.get("/metrics")).text
+    assert "palabre_board_loads_total 1" in metrics
+    assert "palabre_connections 30" in metrics
+
+
+async def test_a_silent_dead_peer_is_dropped_by_keepalive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    server = PalabreProcess(tmp_path / "d", env={"PALABRE_PING_INTERVAL": "0.3", "PALABRE_PING_TIMEOUT": "0.3"}).start()
+    try:
+        dead = socket.create_connection(("127.0.0.1", server.port))
+        dead.sendall(b"GET /ws/ka HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        async with httpx.AsyncClient(base_url=server.http_url) as http:
+
+            async def connections() -> str:
+                text = (await http.get("/metrics")).text
+                return next(line for line in text.splitlines() if line.startswith("palabre_connections "))
+
+            seen = [await connections()]
+            for _ in range(100):  # it connects, then, never answering the pings, is dropped
+                if seen[-1] == "palabre_connections 0" and "palabre_connections 1" in seen:
+                    break
+                await asyncio.sleep(0.05)
+                seen.append(await connections())
+        metrics = seen[-1]
+        assert "palabre_connections 1" in seen
+        assert "palabre_connections 0" in metrics
+        dead.close()
     finally:
         server.stop()
