@@ -65,8 +65,6 @@ class Connection:
             self.closed = True
 
     async def close(self, code: int, reason: str) -> None:
-        if self.closed and self.transport is None and self._sender is None:
-            return
         self.closed = True
         if self.transport is not None:
             self.transport.refuse(code, reason)
