@@ -87,7 +87,7 @@ class Room:
         self.log = BoardLog(log, {"board": board})
         self._appends = 0
         self._compaction: asyncio.Task[None] | None = None
-        self._last_compaction = 0.0  # monotonic time of the last background compaction
+        self._last_compaction = float("-inf")  # monotonic time of the last background compaction
         self._idle: asyncio.TimerHandle | None = None
         self.version = next(_versions)  # changes with every applied update (render cache key)
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
