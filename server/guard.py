@@ -30,6 +30,9 @@ from server.metrics import METRICS
 
 log = logging.getLogger("palabre.guard")
 
+DEFERRED_MAX = 256  # APPLYs held back at most …
+DEFERRED_SECONDS = 0.5  # … or for at most this long
+
 
 class Rejected(Exception):
     """The update was refused: it failed, crashed or hung the replica."""
@@ -88,6 +91,10 @@ class _Worker:
         self.alive = False
         self.timed_out = False
         self._outbox: list[bytes] = []  # requests written once per loop iteration
+        # APPLYs wait here for the next request that needs an answer: a replica only matters
+        # when a CHECK reads it, and waking the worker for every remote update costs CPU.
+        self._deferred: list[bytes] = []
+        self._deferred_timer: asyncio.TimerHandle | None = None
         self._progress = 0.0  # loop time of the last answer (or of the first pending check)
         self._watchdog: asyncio.TimerHandle | None = None
 
@@ -97,6 +104,7 @@ class _Worker:
         self.stdin = self.transport.get_pipe_transport(0)  # type: ignore[assignment]
         self.seeded = set()
         self._outbox = []  # nothing of a dead worker's generation reaches the new one
+        self._deferred = []
         self.alive = True
         self.timed_out = False
 
@@ -104,7 +112,30 @@ class _Worker:
         name = board.encode()
         if not self._outbox:
             asyncio.get_running_loop().call_soon(self._flush)
+        if self._deferred:  # they came first: keep the order
+            self._outbox.extend(self._deferred)
+            self._deferred = []
         self._outbox.append(REQUEST.pack(len(body), op, len(name)) + name + body)
+
+    def defer(self, op: int, board: str, body: bytes) -> None:
+        """Queue a request that needs no answer until the next one that does (or a short while,
+        or 256 of them: the replica must not fall far behind)."""
+        name = board.encode()
+        self._deferred.append(REQUEST.pack(len(body), op, len(name)) + name + body)
+        if len(self._deferred) >= DEFERRED_MAX:
+            self._release_deferred()
+        elif self._deferred_timer is None:
+            self._deferred_timer = asyncio.get_running_loop().call_later(DEFERRED_SECONDS, self._release_deferred)
+
+    def _release_deferred(self) -> None:
+        if self._deferred_timer is not None:
+            self._deferred_timer.cancel()
+            self._deferred_timer = None
+        if self._deferred:
+            if not self._outbox:
+                asyncio.get_running_loop().call_soon(self._flush)
+            self._outbox.extend(self._deferred)
+            self._deferred = []
 
     def _flush(self) -> None:
         requests, self._outbox = self._outbox, []
@@ -275,7 +306,7 @@ class Guard:
         """Tell the replica about an update the live board got without a CHECK."""
         worker = self._worker_for(board)
         if worker.alive and board in worker.seeded:
-            worker.send(OP_APPLY, board, update)
+            worker.defer(OP_APPLY, board, update)
 
     def forget(self, board: str) -> None:
         worker = self._worker_for(board)
