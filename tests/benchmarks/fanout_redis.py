@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -230,8 +231,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--procs", type=int, default=2, help="Node processes hosting the load clients (>= 2)")
     p.add_argument("--palabre-args", default="", help="extra flags for `palabre serve`, e.g. '--no-guard'")
+    p.add_argument("--repeat", type=int, default=1, help="runs of each setup (alternating); medians are reported")
     p.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return p.parse_args(argv)
+
+
+def medians(runs: list[dict]) -> dict:
+    """Per-figure median over repeated runs (the machine is noisy: one run's p99 says little)."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)):
+            merged[key] = statistics.median(run[key] for run in runs)
+    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,14 +253,19 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit("needs redis-server (apt-get install redis-server)")
     load = Load("fan-out", 1, args.clients, args.rate, args.seconds, max(2, args.procs))
     extra = args.palabre_args.split()
+    singles, twos = [], []
     with tempfile.TemporaryDirectory(prefix="palabre-bench-redis-") as tmp:
-        print("  1 process ...", file=sys.stderr, flush=True)
-        single = run_single(Path(tmp), load, extra)
-        print("  2 processes on Redis ...", file=sys.stderr, flush=True)
-        two = run_two(Path(tmp), load, extra)
-    print_table(load, single, two)
+        for run in range(1, args.repeat + 1):
+            print(f"  run {run}/{args.repeat}: 1 process ...", file=sys.stderr, flush=True)
+            work = Path(tmp) / f"run-{run}"  # fresh data dirs and Redis: no board from an earlier run
+            singles.append(run_single(work / "single", load, extra))
+            print(f"  run {run}/{args.repeat}: 2 processes on Redis ...", file=sys.stderr, flush=True)
+            twos.append(run_two(work / "two", load, extra))
+    if args.repeat > 1:
+        print(f"\nmedians of {args.repeat} runs of each setup")
+    print_table(load, medians(singles), medians(twos))
     if args.json:
-        args.json.write_text(json.dumps({"single": single, "two_on_redis": two}, indent=2))
+        args.json.write_text(json.dumps({"single": singles, "two_on_redis": twos}, indent=2))
     return 0
 
 
