@@ -25,10 +25,6 @@ class Metrics:
         self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
         self.gauges: dict[str, Callable[[], float]] = {}
         self.counters: dict[str, Callable[[], float]] = {}  # read at render time, like gauges
-        self.extra: dict[str, Callable[[], float]] = {}
-
-    def reset(self) -> None:
-        self.__init__()  # type: ignore[misc]
 
     def render(self) -> str:
         lines: list[str] = []
@@ -55,7 +51,7 @@ class Metrics:
                  self.rejected.get(reason, 0), f'{{reason="{reason}"}}')
         for name, read in sorted(self.counters.items()):
             emit(name, "counter", name.replace("_", " "), read())
-        for name, read in sorted({**self.gauges, **self.extra}.items()):
+        for name, read in sorted(self.gauges.items()):
             emit(name, "gauge", name.replace("_", " "), read())
         return "\n".join(lines) + "\n"
 
