@@ -23,8 +23,8 @@ from boards.importer import import_notes, parse_notes
 from boards.model import BoardSnapshot, Meta
 from boards.reader import read_board
 from boards.templates import apply_template, list_templates
-from server.rooms import Room, Rooms, build_doc
-from server.storage.base import Storage, is_valid_board_id
+from server.rooms import Room, Rooms
+from server.storage.base import Storage, build_doc, is_valid_board_id
 
 log = logging.getLogger("palabre.catalog")
 

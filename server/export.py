@@ -13,11 +13,10 @@ from pathlib import Path
 from rich.progress import Progress
 
 from boards.export.formats import export
-from boards.reader import read_board
-from server.rooms import build_doc
+from server.catalog import NoSuchBoard
 from server.service import make_storage
 from server.settings import Settings
-from server.snapshots import parse_time
+from server.snapshots import parse_time, snapshot_at
 from server.storage.base import Storage
 
 
@@ -26,10 +25,10 @@ class ExportError(RuntimeError):
 
 
 async def _render(storage: Storage, board: str, fmt: str, at: float, zone: str | None, scale: float | None) -> bytes:
-    updates = await storage.state_at(board, at)
-    if updates is None:
-        raise ExportError(f"unknown board {board}")
-    snapshot = await asyncio.to_thread(lambda: read_board(build_doc(updates)))
+    try:
+        snapshot = await snapshot_at(storage, board, at)
+    except NoSuchBoard:
+        raise ExportError(f"unknown board {board}") from None
     try:
         return await asyncio.to_thread(export, snapshot, fmt, zone=zone, scale=scale)
     except ValueError as exc:

@@ -28,7 +28,7 @@ from server.guard import Guard
 from server.metrics import METRICS
 from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
 from server.settings import Settings
-from server.storage.base import Storage, StorageError
+from server.storage.base import Storage, StorageError, build_doc
 from server.transport import encode_frame
 
 log = logging.getLogger("palabre.rooms")
@@ -50,13 +50,6 @@ class BoardLog(logging.LoggerAdapter):  # type: ignore[type-arg]
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs.setdefault("extra", {})["board"] = self.extra["board"]  # type: ignore[index]
         return msg, kwargs
-
-
-def build_doc(updates: list[bytes]) -> Doc:
-    doc: Doc = Doc()
-    for update in updates:
-        doc.apply_update(update)
-    return doc
 
 
 class Room:

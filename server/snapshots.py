@@ -26,8 +26,9 @@ from boards.reader import read_board
 from boards.render import UnknownZone
 from server.api import error
 from server.catalog import NoSuchBoard, iso
-from server.rooms import Room, build_doc
+from server.rooms import Room
 from server.service import Palabre
+from server.storage.base import Storage, build_doc
 
 CACHE_BYTES = 64 * 1024 * 1024
 
@@ -72,8 +73,9 @@ def parse_time(value: str, name: str) -> float:
     return moment.timestamp()
 
 
-async def snapshot_at(palabre: Palabre, board: str, at: float) -> BoardSnapshot:
-    updates = await palabre.storage.state_at(board, at)
+async def snapshot_at(storage: Storage, board: str, at: float) -> BoardSnapshot:
+    """The board as it was at `at` (seconds since the epoch), read off the event loop."""
+    updates = await storage.state_at(board, at)
     if updates is None:
         raise NoSuchBoard(board)
     return await asyncio.to_thread(lambda: read_board(build_doc(updates)))
@@ -107,7 +109,7 @@ async def get_snapshot(request: Request) -> Response:
             snapshot, version = await snapshot_now(palabre, board)
             key: tuple[object, ...] | None = (board, version, fmt, zone, scale)
         else:
-            snapshot, key = await snapshot_at(palabre, board, at), None
+            snapshot, key = await snapshot_at(palabre.storage, board, at), None
     except NoSuchBoard:
         return error(404, f"unknown board {board}")
     body = _CACHE.get(key) if key else None
@@ -149,8 +151,8 @@ async def get_diff(request: Request) -> Response:
     except ValueError as exc:
         return error(400, str(exc))
     try:
-        before = await snapshot_at(palabre, board, start)
-        after = await snapshot_at(palabre, board, end) if end is not None else (await snapshot_now(palabre, board))[0]
+        before = await snapshot_at(palabre.storage, board, start)
+        after = await snapshot_at(palabre.storage, board, end) if end is not None else (await snapshot_now(palabre, board))[0]
     except NoSuchBoard:
         return error(404, f"unknown board {board}")
     diff = diff_boards(before, after)

@@ -65,12 +65,17 @@ def is_valid_board_id(board: str) -> bool:
     return BOARD_ID.fullmatch(board) is not None
 
 
-def merge(updates: Iterable[bytes]) -> bytes:
-    """One update equivalent to all of `updates` (applied in order to an empty Doc)."""
+def build_doc(updates: Iterable[bytes]) -> Doc:
+    """A Doc built by applying `updates` in order (how boards are loaded)."""
     doc: Doc = Doc()
     for update in updates:
         doc.apply_update(update)
-    return doc.get_update()
+    return doc
+
+
+def merge(updates: Iterable[bytes]) -> bytes:
+    """One update equivalent to all of `updates`: built once, encoded once (linear)."""
+    return build_doc(updates).get_update()
 
 
 class Storage(abc.ABC):

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pycrdt import Array, Doc, Map
 
-from server.rooms import build_doc
+from server.storage.base import build_doc
 from server.storage.base import Storage
 from server.storage.sqlite import SQLiteStorage
 from tests.support.redis import shared_redis  # noqa: F401  (fixture)
