@@ -33,12 +33,13 @@ class Connection:
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
 
-    def write(self, messages: list[tuple[bytes, bytes]]) -> None:
-        """Send (payload, frame) pairs now, in one socket write when possible."""
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
+        """Send (payload, frame) pairs now, in one socket write when possible; `largest` is the
+        longest payload."""
         if self.closed:
             return
         if self.transport is not None:
-            if not self.transport.write_messages(messages):
+            if not self.transport.write_messages(messages, largest):
                 self.closed = True
             return
         for payload, _ in messages:

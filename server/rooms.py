@@ -201,17 +201,18 @@ class Room:
         sent = 0
         if len(outgoing) == 1:
             payload, frame, exclude = outgoing[0]
-            messages = [(payload, frame)]
+            messages, largest = [(payload, frame)], len(payload)
             for conn in self.connections:
                 if conn is not exclude:
-                    conn.write(messages)
+                    conn.write(messages, largest)
                     sent += 1
             METRICS.bytes_out += sent * len(payload)
         else:
+            largest = max(len(p) for p, _, _ in outgoing)
             for conn in self.connections:
                 mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
                 if mine:
-                    conn.write(mine)
+                    conn.write(mine, largest)
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent
@@ -219,7 +220,7 @@ class Room:
     def send_to(self, conn: Connection, payload: bytes) -> None:
         """Send to one connection now, after whatever was relayed before (order is kept)."""
         self.flush()
-        conn.write([(payload, encode_frame(payload))])
+        conn.write([(payload, encode_frame(payload))], len(payload))
         METRICS.messages_out += 1
         METRICS.bytes_out += len(payload)
 

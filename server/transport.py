@@ -69,14 +69,15 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             and not self.transport.is_closing()
         )
 
-    def write_messages(self, messages: list[tuple[bytes, bytes]]) -> bool:
-        """Send (payload, encode_frame(payload)) pairs in one socket write.
+    def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int) -> bool:
+        """Send (payload, encode_frame(payload)) pairs in one socket write; `largest` is the
+        longest payload (computed once by the caller for all receivers).
 
         Returns False if the connection is gone or was just closed for being too slow.
         """
         if not self.open:
             return False
-        if self.conn.extensions and any(len(payload) >= self.deflate_min_bytes for payload, _ in messages):
+        if largest >= self.deflate_min_bytes and self.conn.extensions:
             return self._write_deflating(messages)
         self.transport.write(messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages))
         return self._check_buffer()

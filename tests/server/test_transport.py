@@ -1,0 +1,66 @@
+"""The WebSocket transport on the wire: large messages deflated, small ones not (RFC 7692 allows
+it per message), so joins are small and moves cost no compression."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import struct
+
+from pycrdt import Doc
+
+from boards.board import Board
+from client.connection import BoardClient
+from server import protocol
+from tests.support.server import PalabreProcess
+
+
+async def _raw_deflate_connection(port: int, board: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    key = base64.b64encode(os.urandom(16)).decode()
+    writer.write((f"GET /ws/{board} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                  f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+                  "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n").encode())
+    head = await reader.readuntil(b"\r\n\r\n")
+    assert b"101" in head.split(b"\r\n")[0] and b"permessage-deflate" in head.lower()
+    return reader, writer
+
+
+def _client_frame(payload: bytes) -> bytes:
+    mask = os.urandom(4)
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    length = len(payload)
+    header = bytes((0x82, 0x80 | length)) if length < 126 else struct.pack("!BBH", 0x82, 0x80 | 126, length)
+    return header + mask + masked
+
+
+async def _next_frame(reader: asyncio.StreamReader) -> tuple[bool, int]:
+    """(compressed?, payload length on the wire) of the next server frame."""
+    first, second = await reader.readexactly(2)
+    length = second & 0x7F
+    if length == 126:
+        (length,) = struct.unpack("!H", await reader.readexactly(2))
+    elif length == 127:
+        (length,) = struct.unpack("!Q", await reader.readexactly(8))
+    await reader.readexactly(length)
+    return bool(first & 0x40), length
+
+
+async def test_large_sync_is_deflated_small_messages_are_not(palabre: PalabreProcess) -> None:
+    async with BoardClient.connect(palabre.ws_url, "wire") as writer:
+        board = Board(writer.doc)
+        for i in range(200):
+            board.add_note(f"Post-it {i} : accès aux financements, mobilisation des bénévoles", x=float(i), y=0.0)
+        await writer.flush()
+        full = len(writer.doc.get_update())
+        reader, raw = await _raw_deflate_connection(palabre.port, "wire")
+        raw.write(_client_frame(protocol.encode_sync_step1(Doc().get_state())))
+        compressed, wire = await asyncio.wait_for(_next_frame(reader), 5)  # step 2: the whole board
+        assert compressed and wire < full / 3
+        compressed, wire = await asyncio.wait_for(_next_frame(reader), 5)  # step 1: a state vector
+        assert not compressed
+        board.move_note(board.snapshot().notes[0].id, 5.0, 5.0)  # a small relayed move
+        compressed, wire = await asyncio.wait_for(_next_frame(reader), 5)
+        assert not compressed and wire < 200
+        raw.close()
