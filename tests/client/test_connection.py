@@ -9,6 +9,7 @@ from pycrdt import Map
 from boards.board import Board
 from boards.reader import read_board
 from client.connection import BoardClient
+from tests.support.wait import eventually
 from tests.support.server import PalabreProcess
 from tests.test_interop import require_node_clients, run_script
 
@@ -41,9 +42,5 @@ async def test_python_and_node_clients_converge(palabre: PalabreProcess) -> None
         notes = client.doc.get("notes", type=Map)
         node_ids = set(result["confirmed"])
         assert node_ids == {"node-0", "node-1", "node-2"}
-        for _ in range(100):
-            if node_ids <= set(notes):
-                break
-            await asyncio.sleep(0.05)
-        assert node_ids <= set(notes)
+        await eventually(lambda: node_ids <= set(notes))
         assert str(notes["node-1"]["text"]) == "edit 1 — palabre"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 from pycrdt import Map
 
 from client.connection import BoardClient
+from tests.support.wait import eventually
 from tests.support.server import PalabreProcess
 
 FRENCH_CSV = (
@@ -117,10 +117,7 @@ async def test_api_edits_reach_connected_clients_live(palabre: PalabreProcess) -
         assert imported.status_code == 200
         note_id = imported.json()["ids"][0]
         notes = client.doc.get("notes", type=Map)
-        for _ in range(100):
-            if note_id in notes:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: note_id in notes)
         assert str(notes[note_id]["text"]) == "Réussite : le jumelage"
 
 

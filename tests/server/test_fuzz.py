@@ -12,6 +12,7 @@ from pycrdt import Doc, Map, Text
 
 from client.connection import BoardClient
 from server import protocol
+from tests.support.wait import eventually
 from tests.support.server import PalabreProcess
 
 REFUSALS = {4400, 4413, 4429}
@@ -76,9 +77,6 @@ async def test_mutated_and_random_frames(palabre: PalabreProcess) -> None:
     async with BoardClient.connect(palabre.ws_url, "fuzz") as a, BoardClient.connect(palabre.ws_url, "fuzz") as b:
         a.doc.get("notes", type=Map)["after"] = 1.0
         await a.flush()
-        for _ in range(100):
-            if "after" in b.doc.get("notes", type=Map):
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: "after" in b.doc.get("notes", type=Map))
         assert b.doc.get("notes", type=Map)["after"] == 1.0
     assert palabre.proc is not None and palabre.proc.poll() is None and palabre.pid == pid

@@ -14,6 +14,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.support.wait import eventually
 from tests.support.server import PalabreProcess
 
 
@@ -112,11 +113,8 @@ async def test_phase_change_records_a_named_snapshot(palabre: PalabreProcess) ->
     async with BoardClient.connect(palabre.ws_url, "ph") as client:
         client.doc.get("meta", type=Map)["phase"] = "utopie"
         await client.flush()
-    import asyncio
-
-    for _ in range(50):
+    def named() -> bool:
         labels = [s["label"] for s in httpx.get(f"{palabre.http_url}/api/boards/ph/snapshots").json()]
-        if "phase:utopie" in labels:
-            break
-        await asyncio.sleep(0.05)
-    assert "phase:utopie" in labels
+        return "phase:utopie" in labels
+
+    await eventually(named, what="a 'phase:utopie' snapshot")

@@ -14,6 +14,7 @@ from pycrdt import Doc, Map
 from client.connection import BoardClient
 from server import protocol
 from tests.support.poison import deep_nesting_update, poison_cases
+from tests.support.wait import eventually
 from tests.support.server import PalabreProcess
 
 
@@ -23,14 +24,6 @@ def _note(client: BoardClient, key: str, x: float) -> None:
 
 def _notes(client: BoardClient) -> dict:
     return client.doc.get("notes", type=Map).to_py()
-
-
-async def _eventually(check, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.02)
 
 
 async def _closed_with(ws, timeout: float = 5.0) -> tuple[int, str]:  # type: ignore[no-untyped-def]
@@ -48,7 +41,7 @@ async def test_two_clients_converge_and_late_joiner_gets_everything(palabre: Pal
         _note(b, "n2", 2.0)
         await a.flush()
         await b.flush()
-        await _eventually(lambda: _notes(a).keys() == _notes(b).keys() == {"n1", "n2"})
+        await eventually(lambda: _notes(a).keys() == _notes(b).keys() == {"n1", "n2"})
     async with BoardClient.connect(palabre.ws_url, "b1") as late:
         assert set(_notes(late)) == {"n1", "n2"}
 
@@ -74,10 +67,10 @@ async def test_presence_relayed_and_removed_on_close(palabre: PalabreProcess) ->
     async with BoardClient.connect(palabre.ws_url, "aw") as watcher:
         async with BoardClient.connect(palabre.ws_url, "aw") as other:
             other.set_presence(4242, 1, json.dumps({"user": {"name": "Awa", "site": "Diéma"}}))
-            await _eventually(lambda: 4242 in watcher.awareness)
+            await eventually(lambda: 4242 in watcher.awareness)
             async with BoardClient.connect(palabre.ws_url, "aw") as newcomer:
-                await _eventually(lambda: 4242 in newcomer.awareness)  # current presence at once
-        await _eventually(lambda: 4242 not in watcher.awareness)  # no ghost
+                await eventually(lambda: 4242 in newcomer.awareness)  # current presence at once
+        await eventually(lambda: 4242 not in watcher.awareness)  # no ghost
 
 
 async def test_query_awareness_answers_current_presence(palabre: PalabreProcess) -> None:
@@ -203,7 +196,7 @@ async def test_poison_updates_never_reach_the_board(palabre: PalabreProcess) -> 
                 _note(b, f"b{step}", float(step))
         await a.flush()
         await b.flush()
-        await _eventually(lambda: _notes(a) == _notes(b) and len(_notes(a)) == 2 * step)
+        await eventually(lambda: _notes(a) == _notes(b) and len(_notes(a)) == 2 * step)
     assert palabre.proc is not None and palabre.proc.poll() is None and palabre.pid == pid
     async with BoardClient.connect(palabre.ws_url, "poison") as check:  # the stored log is sane
         assert len(_notes(check)) == 2 * step
@@ -224,7 +217,7 @@ async def test_a_reader_that_does_not_read_is_dropped_not_waited_for(tmp_path) -
             for i in range(400):  # 8 MB: more than the kernel buffers take for the stalled one
                 writer.doc.get("notes", type=Map)[f"n{i}"] = "x" * 20_000
             await writer.flush(timeout=30)
-            await _eventually(lambda: len(_notes(reader)) == 400, timeout=20)
+            await eventually(lambda: len(_notes(reader)) == 400, timeout=20)
             async with httpx.AsyncClient(base_url=server.http_url) as http:
                 metrics = (await http.get("/metrics")).text
         assert "palabre_slow_clients_dropped_total 1" in metrics
