@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ import websockets
 from pycrdt import Doc, Map
 
 from client.connection import BoardClient
+from tests.support import wait
 from tests.support.redis import RedisServer, redis_server  # noqa: F401  (fixture)
 from tests.support.server import PalabreProcess
 
@@ -52,12 +54,8 @@ def add_notes(client: BoardClient, prefix: str, count: int, start: int = 0) -> s
     return names
 
 
-async def eventually(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
+# Crossing processes and Redis restarts take longer than one process's round trip.
+eventually = functools.partial(wait.eventually, timeout=15.0)
 
 
 def metric(server: PalabreProcess, name: str) -> float:
