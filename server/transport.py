@@ -8,7 +8,13 @@
    sync gets ~5× smaller); smaller ones go out uncompressed, which RFC 7692 allows per message,
    because deflating a 40-byte move per receiver costs CPU and saves nothing.
    The protocol object is published to the app in `scope["extensions"]["palabre.transport"]`.
-2. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
+2. Deflate negotiated with `client_no_context_takeover`. Stock `ws` clients (y-websocket under
+   Node) compress *every* message they send when they keep a compression context, small moves
+   included — on their side, asynchronously, which lengthened Palabre's latency tail and made
+   the server inflate every move. Without a client context they apply their 1 KiB threshold:
+   a move goes out plain, a large offline edit is still compressed (each message on its own).
+   The server → client direction keeps its context, so joins stay ~5× smaller.
+3. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
    (websockets alone would send 1009), and a receiver that cannot keep up (its send buffer
    grows past `send_queue_bytes`) is closed with 4408 instead of slowing the room.
 """
@@ -20,6 +26,7 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.exceptions import InvalidState, PayloadTooBig
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
 from server.metrics import METRICS
 
@@ -42,6 +49,16 @@ def encode_close(code: int, reason: str) -> bytes:
     return bytes((0x88, len(body))) + body
 
 
+def deflate_factory() -> ServerPerMessageDeflateFactory:
+    """uvicorn's permessage-deflate settings, plus no client context (see the module docstring)."""
+    return ServerPerMessageDeflateFactory(
+        client_no_context_takeover=True,
+        server_max_window_bits=12,
+        client_max_window_bits=12,
+        compress_settings={"memLevel": 5},
+    )
+
+
 class PalabreProtocol(WebSocketsSansIOProtocol):
     # Set by `configure` from the settings before uvicorn starts.
     deflate_min_bytes: int = 1024
@@ -53,6 +70,11 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             "deflate_min_bytes": deflate_min_bytes,
             "send_queue_bytes": send_queue_bytes,
         })
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.conn.available_extensions:
+            self.conn.available_extensions = [deflate_factory()]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

@@ -122,6 +122,17 @@ def test_presence_appears_and_disappears_without_ghosts(server):
     assert not [p for p in result["remainingAtWatcher"] if p["user"]], result["remainingAtWatcher"]
 
 
+@pytest.mark.skipif(USE_REFERENCE, reason="the reference server does not negotiate permessage-deflate")
+def test_stock_client_sends_moves_plain_and_large_edits_compressed(server):
+    """Palabre asks for client_no_context_takeover, so a stock `ws` client skips compressing
+    messages under 1 KiB (with a context it deflates every move, on its side)."""
+    result = run_script("deflate.mjs", server, "deflate")
+    assert result["params"]["client_no_context_takeover"] is True
+    assert [f["compressed"] for f in result["move"]] == [False] * len(result["move"])
+    assert any(f["compressed"] for f in result["large"])
+    assert sum(f["bytes"] for f in result["large"]) < result["textBytes"] / 5
+
+
 # ---- durability: SIGKILL the server, restart it on the same data dir ----
 
 needs_palabre = pytest.mark.skipif(USE_REFERENCE, reason="the reference server keeps nothing on disk")

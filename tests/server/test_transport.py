@@ -24,6 +24,8 @@ async def _raw_deflate_connection(port: int, board: str) -> tuple[asyncio.Stream
                   "Sec-WebSocket-Extensions: permessage-deflate\r\n\r\n").encode())
     head = await reader.readuntil(b"\r\n\r\n")
     assert b"101" in head.split(b"\r\n")[0] and b"permessage-deflate" in head.lower()
+    # No compression context for the client: stock `ws` clients then send small messages plain.
+    assert b"client_no_context_takeover" in head.lower()
     return reader, writer
 
 
