@@ -21,6 +21,7 @@ import json
 import os
 import queue
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,16 +79,28 @@ def process_tree(pid: int) -> list[psutil.Process]:
     return [root, *root.children(recursive=True)]
 
 
-def tree_cpu_seconds(pid: int) -> float:
-    """User+system CPU of the process and its live children, plus children it has reaped."""
-    total = 0.0
+def tree_cpu_split(pid: int) -> dict[str, float]:
+    """CPU seconds of the server process (user, system) and of its children (live ones plus
+    those it has reaped: Palabre's guard workers)."""
+    split = {"user": 0.0, "system": 0.0, "children": 0.0}
     for proc in process_tree(pid):
         try:
             times = proc.cpu_times()
-            total += times.user + times.system + times.children_user + times.children_system
         except psutil.NoSuchProcess:
-            pass
-    return total
+            continue
+        reaped = times.children_user + times.children_system
+        if proc.pid == pid:
+            split["user"] += times.user
+            split["system"] += times.system
+            split["children"] += reaped
+        else:
+            split["children"] += times.user + times.system + reaped
+    return split
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User+system CPU of the process and its live children, plus children it has reaped."""
+    return sum(tree_cpu_split(pid).values())
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -202,7 +215,7 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
             client.go()
         time.sleep(0.1 + load.warmup)  # moves start 100 ms after "go"; warm-up moves are not counted
         rss_peak = tree_rss_mb(pid)
-        cpu_before = tree_cpu_seconds(pid)
+        cpu_before = tree_cpu_split(pid)
         client_cpu_before = sum(client.cpu_seconds() for client in clients)
         results = []
         for client in clients:
@@ -214,7 +227,9 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
                     rss_peak = max(rss_peak, tree_rss_mb(pid))
                     if time.monotonic() > deadline:
                         raise RuntimeError("load clients did not finish in time") from None
-        cpu = tree_cpu_seconds(pid) - cpu_before
+        cpu_after = tree_cpu_split(pid)
+        cpu_split = {key: cpu_after[key] - cpu_before[key] for key in cpu_after}
+        cpu = sum(cpu_split.values())
         client_cpu = sum(client.cpu_seconds() for client in clients) - client_cpu_before
     finally:
         for client in clients:
@@ -230,6 +245,9 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
         "reconnects": sum(r["reconnects"] for r in results),
         "cpu_s": cpu,
         "cpu_s_per_1k": cpu / delivered * 1000 if delivered else float("nan"),
+        "cpu_user_s": cpu_split["user"],
+        "cpu_system_s": cpu_split["system"],
+        "cpu_children_s": cpu_split["children"],
         "rss_mb": rss_peak,
         "client_cpu_s": client_cpu,
         "frames_per_delivered": sum(r["framesIn"] for r in results) / delivered if delivered else float("nan"),
@@ -256,6 +274,15 @@ def measure(kind: str, loads: list[Load], work: Path, palabre_args: list[str]) -
     return results
 
 
+def medians(runs: list[dict]) -> dict:
+    """Per-figure median over repeated runs (the machine is noisy: one run's p99 says little)."""
+    merged = dict(runs[0])
+    for key, value in runs[0].items():
+        if isinstance(value, (int, float)):
+            merged[key] = statistics.median(run[key] for run in runs)
+    return merged
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
 
@@ -263,7 +290,10 @@ def ratio(a: float, b: float) -> str:
 ROWS = [("p50 latency (ms)", "p50_ms", "{:.1f}"), ("p99 latency (ms)", "p99_ms", "{:.1f}"),
         ("CPU s / 1k delivered", "cpu_s_per_1k", "{:.3f}"), ("server CPU (s)", "cpu_s", "{:.2f}"),
         ("server RSS peak (MB)", "rss_mb", "{:.1f}"),
-        # diagnostics: the load clients share the cores; fewer frames per update = batching
+        # diagnostics: where the server's CPU goes (children = Palabre's guard worker); the load
+        # clients share the cores; fewer frames per update = batching
+        ("  main process user (s)", "cpu_user_s", "{:.2f}"), ("  main process system (s)", "cpu_system_s", "{:.2f}"),
+        ("  child processes (s)", "cpu_children_s", "{:.2f}"),
         ("client CPU (s)", "client_cpu_s", "{:.2f}"), ("frames / delivered", "frames_per_delivered", "{:.2f}")]
 
 
@@ -275,8 +305,8 @@ def print_table(load: Load, palabre: dict, reference: dict) -> None:
         print(f"  {label:24}{fmt.format(palabre[key]):>12}{fmt.format(reference[key]):>12}"
               f"{ratio(palabre[key], reference[key]):>8}")
     for name, r in (("palabre", palabre), ("reference", reference)):
-        print(f"  {name} delivered/expected: {r['delivered']}/{r['expected']} "
-              f"({r['delivered'] / r['expected']:.4f}), coalesced {r['coalesced']}, reconnects {r['reconnects']}")
+        print(f"  {name} delivered/expected: {r['delivered']:g}/{r['expected']:g} "
+              f"({r['delivered'] / r['expected']:.4f}), coalesced {r['coalesced']:g}, reconnects {r['reconnects']:g}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -293,6 +323,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--many-seconds", type=float, default=10.0)
     p.add_argument("--procs", type=int, default=2, help="Node processes hosting the load clients")
     p.add_argument("--palabre-args", default="", help="extra flags for `palabre serve`, e.g. '--no-guard'")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="runs of each server (alternating); medians are reported, with each run's ratios")
     p.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return p.parse_args(argv)
 
@@ -307,14 +339,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode in ("both", "many"):
         loads.append(Load("many-boards", args.many_boards, args.many_clients, args.many_rate, args.many_seconds, args.procs,
                           args.warmup))
+    runs: list[tuple[dict, dict]] = []
     with tempfile.TemporaryDirectory(prefix="palabre-bench-") as tmp:
-        work = Path(tmp)
-        palabre = measure("palabre", loads, work, args.palabre_args.split())
-        reference = measure("reference", loads, work, [])
+        for run in range(1, args.repeat + 1):
+            if args.repeat > 1:
+                print(f"  run {run}/{args.repeat}", file=sys.stderr, flush=True)
+            work = Path(tmp) / f"run-{run}"
+            runs.append((measure("palabre", loads, work, args.palabre_args.split()), measure("reference", loads, work, [])))
+    if args.repeat > 1:
+        print(f"\nmedians of {args.repeat} runs of each server (alternating)")
     for load in loads:
-        print_table(load, palabre[load.name], reference[load.name])
+        palabre = medians([p[load.name] for p, _ in runs])
+        reference = medians([r[load.name] for _, r in runs])
+        print_table(load, palabre, reference)
+        if args.repeat > 1:
+            for label, key in (("p99", "p99_ms"), ("CPU/1k", "cpu_s_per_1k")):
+                each = " ".join(ratio(p[load.name][key], r[load.name][key]) for p, r in runs)
+                print(f"  {label} ratio in each run: {each}")
     if args.json:
-        args.json.write_text(json.dumps({"palabre": palabre, "reference": reference}, indent=2))
+        args.json.write_text(json.dumps([{"palabre": p, "reference": r} for p, r in runs], indent=2))
     return 0
 
 

@@ -48,6 +48,7 @@ from tests.benchmarks.fanout import (  # noqa: E402
     REFERENCE_BIN,
     Load,
     LoadProcess,
+    medians,
     percentile,
     run_load,
     split,
