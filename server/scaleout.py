@@ -1,22 +1,25 @@
 """Scale-out on Redis: several Palabre processes serve the same boards.
 
-Updates: every update is already in its board's stream (`RedisStorage.append`, before it is
-relayed). One reader task per process follows the streams of *all* the boards it has loaded
-with a single blocking XREAD (many keys, each with the last id seen), applies entries written
-by other processes (`Room.apply_remote`) and skips its own (field `o` = this process's id).
-Each board is followed from the position its load returned, so nothing falls in between.
+Updates: every update is already in its board's stream before it is relayed, and the same
+script that added it announced it on the board's channel (`RedisStorage.append`): origin,
+stream id, time, update, in stream order. One subscriber connection per process listens to
+every board's announcements (one pattern subscription, all boards multiplexed on one socket, no
+command per update), applies those written by other processes (`Room.apply_remote`) and skips
+its own. Each board keeps the id of the last entry it has applied; anything at or below it is
+a duplicate and ignored.
 
-When a board is loaded the XREAD in flight does not know its key yet: the reader is woken with
-CLIENT UNBLOCK (from another connection) and re-issues the XREAD with the new set of keys. A
-BLOCK timeout (2 s) is the backstop should the wake-up be refused or miss.
+Catching up (no gap): a board is followed from the position its load returned. Once the
+subscription is confirmed, the stream from that position on is read (XRANGE), and the
+announcements that arrive meanwhile wait, then go through the same duplicate check. This runs
+for a board that is loaded while subscribed, and for every loaded board after each
+(re)subscription, so a reconnect or a Redis restart resumes every stream exactly.
 
-Presence: batches go over pub/sub (`palabre:{B}:awareness`, prefixed with the origin id), one
-pattern subscription per process. Presence is ephemeral: a batch published while Redis is down
-is dropped; the clients renew their state every 15 s anyway.
+Presence: batches go over pub/sub too (`palabre:{B}:awareness`, prefixed with the origin id), on
+the same subscriber. Presence is ephemeral: a batch published while Redis is down is dropped;
+the clients renew their state every 15 s anyway.
 
-Faults: the reader and the subscriber reconnect by themselves with exponential backoff (0.1 s
-to 5 s) and the reader resumes every stream from its last id: no gap, and an entry read twice
-is harmless (applying a CRDT update twice is a no-op).
+Faults: the subscriber reconnects by itself with exponential backoff (0.1 s to 5 s); a catch-up
+that fails is retried, with the same backoff, while the subscription holds.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from server import protocol
 from server.metrics import METRICS
 from server.settings import Settings
-from server.storage.base import Storage
+from server.storage.base import Storage, StorageError
 from server.storage.redis import RedisStorage, board_of_key, connect, log_key
 
 if TYPE_CHECKING:
@@ -43,15 +47,24 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("palabre.scaleout")
 
-BLOCK_MS = 2000  # backstop: a board loaded during an XREAD is followed within this at worst
-READ_COUNT = 500  # entries per stream per XREAD
-AWARENESS_PATTERN = "palabre:*:awareness"
+UPDATES_PATTERN = b"palabre:*:updates"
+AWARENESS_PATTERN = b"palabre:*:awareness"
+CATCH_UP_COUNT = 500  # entries per XRANGE while catching up
+SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the subscriptions
 AWARENESS_QUEUE = 1000  # presence batches waiting to be published; beyond, the oldest news is dropped
 ORIGIN_BYTES = 16
+
+EntryId = tuple[int, int]  # a stream id "ms-seq", comparable
 
 
 def awareness_channel(board: str) -> str:
     return f"palabre:{{{board}}}:awareness"
+
+
+def parse_id(stream_id: bytes | str) -> EntryId:
+    text = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
 
 
 class Backoff:
@@ -71,10 +84,18 @@ class Backoff:
 
 @dataclass(eq=False)
 class _Follow:
-    """One loaded board: its room and the id of the last stream entry seen."""
+    """One loaded board: its room, the id of the last entry applied (or covered by its load),
+    and, while its stream is being read to catch up, the announcements held back meanwhile."""
 
     room: "Room"
-    position: bytes | str
+    position: EntryId
+    waiting: list[tuple[EntryId, bytes, bytes, float]] | None = None
+    catching_up: asyncio.Task[None] | None = None
+
+    @property
+    def after(self) -> str:
+        """XRANGE's exclusive start: the entries after `position`."""
+        return f"({self.position[0]}-{self.position[1]}"
 
 
 class _Stats:
@@ -120,13 +141,8 @@ class RedisFanout:
         self.max_state_bytes = settings.max_awareness_state_bytes
         self.stats = _Stats()
         self._follows: dict[str, _Follow] = {}
-        self._reader: Redis | None = None
-        self._reader_id: int | None = None
-        self._reading = 0  # numbers the XREAD calls, so a wake-up targets the one in flight
-        self._in_xread = False
-        self._connections = 0
-        self._waking: asyncio.Task[None] | None = None
-        self._loaded = asyncio.Event()
+        self._subscribed = False  # the subscriptions are confirmed: announcements reach us
+        self._subscriptions = 0
         self._outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue(AWARENESS_QUEUE)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -135,35 +151,38 @@ class RedisFanout:
     async def start(self) -> None:
         self.stats.register()
         self._tasks = [
-            asyncio.ensure_future(self._forever("stream reader", self._read_streams)),
-            asyncio.ensure_future(self._forever("presence subscriber", self._read_awareness)),
+            asyncio.ensure_future(self._forever(self._subscribe)),
             asyncio.ensure_future(self._publish_awareness()),
         ]
 
     async def stop(self) -> None:
-        for task in [*self._tasks, *([self._waking] if self._waking else [])]:
+        for follow in self._follows.values():
+            if follow.catching_up is not None:
+                follow.catching_up.cancel()
+        for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
-        await self._close_reader()
 
     def board_loaded(self, room: "Room", position: object) -> None:
         assert isinstance(position, (str, bytes))
-        self._follows[room.board] = _Follow(room, position)
-        self._loaded.set()
-        self._wake_reader()
+        follow = self._follows[room.board] = _Follow(room, parse_id(position))
+        if self._subscribed:  # otherwise the next subscription catches it up
+            self._catch_up(follow)
 
     def board_unloaded(self, board: str) -> None:
-        self._follows.pop(board, None)  # the next XREAD leaves its key out
+        follow = self._follows.pop(board, None)
+        if follow is not None and follow.catching_up is not None:
+            follow.catching_up.cancel()
 
     def awareness_changed(self, board: str, message: bytes) -> None:
         if self._outbox.full():
             self._outbox.get_nowait()
         self._outbox.put_nowait((board, message))
 
-    # --- reconnecting loops ----------------------------------------------------------------------
+    # --- the subscriber ----------------------------------------------------------------------------
 
-    async def _forever(self, name: str, run: Callable[[Backoff], Awaitable[None]]) -> None:
+    async def _forever(self, run: Callable[[Backoff], Awaitable[None]]) -> None:
         """Run `run` again after every Redis failure, waiting longer each time it fails."""
         backoff = Backoff()
         while True:
@@ -172,106 +191,119 @@ class RedisFanout:
                 return
             except (RedisError, OSError) as exc:
                 if backoff.delay == backoff.first:  # log the first failure, not every retry
-                    log.warning("redis %s lost (%s: %s); reconnecting", name, type(exc).__name__, exc)
-                if name == "stream reader":
-                    self.stats.connected = False
+                    log.warning("redis subscriber lost (%s: %s); reconnecting", type(exc).__name__, exc)
                 await backoff.sleep()
 
-    # --- updates: one multiplexed XREAD ------------------------------------------------------------
-
-    async def _read_streams(self, backoff: Backoff) -> None:
-        await self._close_reader()
-        # No silent retries on this connection: a reconnect must go through here, which learns
-        # the new connection's id (for CLIENT UNBLOCK) and counts it.
-        self._reader = connect(self.storage.url, socket_timeout=BLOCK_MS / 1000 + 10, max_connections=1, retries=0)
-        self._reader_id = await self._reader.client_id()
-        self._connections += 1
-        if self._connections > 1:
-            self.stats.reconnects += 1
-            log.info("redis stream reader reconnected; resuming %d board stream(s)", len(self._follows))
-        self.stats.connected = True
-        backoff.reset()
-        while True:
-            if not self._follows:
-                self._loaded.clear()
-                await self._loaded.wait()
-                continue
-            await self._read_once(self._reader)
-
-    async def _read_once(self, reader: Redis) -> None:
-        follows = {log_key(board): follow for board, follow in self._follows.items()}
-        self._reading += 1
-        self._in_xread = True
+    async def _subscribe(self, backoff: Backoff) -> None:
+        client = connect(self.storage.url, socket_timeout=30, max_connections=1, retries=0)
+        pubsub = client.pubsub()
         try:
-            reply = await reader.xread({k: f.position for k, f in follows.items()}, count=READ_COUNT, block=BLOCK_MS)
-        finally:
-            self._in_xread = False
-        now = time.time()
-        behind: float | None = None
-        for raw_key, entries in reply or []:
-            name = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
-            follow = follows[name]
-            if self._follows.get(board_of_key(name)) is not follow:
-                continue  # unloaded (or reloaded from a newer position) meanwhile
-            self._deliver(follow, entries, now)
-            if len(entries) == READ_COUNT:
-                behind = max(behind or 0.0, float(entries[-1][1].get(b"t", now)))
-        self.stats.behind_since = behind
-
-    def _deliver(self, follow: _Follow, entries: list[tuple[bytes, dict[bytes, bytes]]], now: float) -> None:
-        origin = self.origin
-        for stream_id, fields in entries:
-            follow.position = stream_id
-            if fields.get(b"o") == origin:
-                continue  # this process stored and relayed it already
-            update = fields.get(b"u")
-            if update:
-                follow.room.apply_remote(update)
-                self.stats.record(float(fields.get(b"t", now)), now)
-
-    def _wake_reader(self) -> None:
-        """Make the XREAD in flight return so the next one includes the new board."""
-        if self._in_xread and (self._waking is None or self._waking.done()):
-            self._waking = asyncio.ensure_future(self._unblock(self._reading))
-
-    async def _unblock(self, call: int) -> None:
-        """CLIENT UNBLOCK the reader; if the XREAD was not blocking yet (in flight), try again
-        until it returns. Failures are fine: the BLOCK timeout is the backstop."""
-        reader_id = self._reader_id
-        with contextlib.suppress(RedisError, OSError):
-            for _ in range(100):
-                if not self._in_xread or self._reading != call or reader_id is None:
-                    return
-                if await self.storage.client.client_unblock(reader_id):
-                    return
-                await asyncio.sleep(0.005)
-
-    async def _close_reader(self) -> None:
-        if self._reader is not None:
-            with contextlib.suppress(RedisError, OSError):
-                await self._reader.aclose(close_connection_pool=True)
-            self._reader = None
-            self._reader_id = None
-
-    # --- presence: pub/sub -------------------------------------------------------------------------
-
-    async def _read_awareness(self, backoff: Backoff) -> None:
-        client = connect(self.storage.url, socket_timeout=30, max_connections=1)
-        pubsub = client.pubsub(ignore_subscribe_messages=True)
-        try:
-            await pubsub.psubscribe(AWARENESS_PATTERN)
+            await pubsub.psubscribe(UPDATES_PATTERN, AWARENESS_PATTERN)
+            await self._confirmed(pubsub, 2)
+            # Every entry added from now on is announced to us: read what came before.
+            self._subscribed = True
+            self.stats.connected = True
+            self._subscriptions += 1
+            if self._subscriptions > 1:
+                self.stats.reconnects += 1
+                log.info("redis subscriber reconnected; catching up %d board stream(s)", len(self._follows))
+            for follow in self._follows.values():
+                self._catch_up(follow)
             backoff.reset()
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=10.0)
                 if message is None:
                     await pubsub.ping()  # an idle connection still proves it is alive
                 elif message.get("type") == "pmessage":
-                    self._on_awareness(message["channel"], message["data"])
+                    self._on_message(message["pattern"], message["channel"], message["data"])
         finally:
+            self._subscribed = False
+            self.stats.connected = False
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
             with contextlib.suppress(RedisError, OSError):
                 await client.aclose(close_connection_pool=True)
+
+    async def _confirmed(self, pubsub: Any, count: int) -> None:
+        """Wait until Redis has confirmed `count` subscriptions (handling what arrives meanwhile)."""
+        deadline = time.monotonic() + SUBSCRIBE_TIMEOUT
+        while count:
+            if time.monotonic() > deadline:
+                raise RedisTimeoutError("subscriptions not confirmed in time")
+            message = await pubsub.get_message(timeout=0.5)
+            if message is None:
+                continue
+            if message.get("type") == "psubscribe":
+                count -= 1
+            elif message.get("type") == "pmessage":
+                self._on_message(message["pattern"], message["channel"], message["data"])
+
+    def _on_message(self, pattern: bytes, channel: bytes, data: bytes) -> None:
+        if pattern == UPDATES_PATTERN:
+            self._on_update(channel, data)
+        else:
+            self._on_awareness(channel, data)
+
+    # --- updates -------------------------------------------------------------------------------------
+
+    def _on_update(self, channel: bytes, data: bytes) -> None:
+        follow = self._follows.get(board_of_key(channel.decode()))
+        if follow is None:
+            return  # not loaded here
+        try:
+            origin, stream_id, entry_time, update = data.split(b" ", 3)
+            entry = (parse_id(stream_id), origin, update, float(entry_time))
+        except ValueError:
+            follow.room.log.warning("malformed update announcement on %r", channel)
+            return
+        if follow.waiting is not None:
+            follow.waiting.append(entry)
+        else:
+            self._apply(follow, *entry)
+
+    def _apply(self, follow: _Follow, entry_id: EntryId, origin: bytes, update: bytes, entry_time: float) -> None:
+        if entry_id <= follow.position:
+            return  # seen already (while catching up, or before a reconnect)
+        follow.position = entry_id
+        if origin == self.origin or not update:
+            return  # this process stored and relayed it already
+        follow.room.apply_remote(update)
+        self.stats.record(entry_time, time.time())
+
+    def _catch_up(self, follow: _Follow) -> None:
+        """Read `follow`'s stream after its position; announcements wait until that is done."""
+        if follow.catching_up is not None:
+            follow.catching_up.cancel()  # it may have read before the new subscription
+        if follow.waiting is None:
+            follow.waiting = []
+        follow.catching_up = asyncio.ensure_future(self._read_stream(follow))
+
+    async def _read_stream(self, follow: _Follow) -> None:
+        board = follow.room.board
+        backoff = Backoff()
+        while self._follows.get(board) is follow:
+            try:
+                entries = await self.storage.client.xrange(log_key(board), min=follow.after, max="+",
+                                                           count=CATCH_UP_COUNT)
+            except (RedisError, OSError, StorageError) as exc:
+                log.debug("catching up %s failed (%s); retrying", board, exc)
+                await backoff.sleep()
+                continue
+            now = time.time()
+            for stream_id, fields in entries:
+                self._apply(follow, parse_id(stream_id), fields.get(b"o", b""), fields.get(b"u", b""),
+                            float(fields.get(b"t", now)))
+            if len(entries) < CATCH_UP_COUNT:
+                break
+            self.stats.behind_since = float(entries[-1][1].get(b"t", now))
+        else:
+            return  # unloaded meanwhile
+        self.stats.behind_since = None
+        waiting, follow.waiting, follow.catching_up = follow.waiting or [], None, None
+        for entry in waiting:
+            self._apply(follow, *entry)
+
+    # --- presence: pub/sub -------------------------------------------------------------------------
 
     def _on_awareness(self, channel: Any, data: bytes) -> None:
         if data[:ORIGIN_BYTES] == self.origin:

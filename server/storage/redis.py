@@ -11,11 +11,15 @@ transactions below stay single-shard):
     palabre:{B}:trimmed               string  stream id below which the log was trimmed
     palabre:{B}:lease                 string  held (SET NX PX) by the one process compacting B
     palabre:{B}:awareness             pub/sub channel for presence (server/scaleout.py)
+    palabre:{B}:updates               pub/sub channel announcing each new log entry
 
-`append` is one XADD; it returns once Redis has answered, i.e. once the entry is in Redis's
-AOF (fsynced per `appendfsync`, see docs/deploy.md). `o` is this process's random instance id:
-the fan-out uses it to skip its own entries. Positions (`last_seq`, snapshot `seq`) are stream
-ids, so the fan-out continues exactly where a load stopped.
+`append` is one script: XADD, then PUBLISH of the same entry (`<origin> <id> <time> <update>`)
+on the board's updates channel, atomically, so subscribers hear entries in stream order and the
+fan-out (server/scaleout.py) needs no command per update to follow the log. It returns once
+Redis has answered, i.e. once the entry is in Redis's AOF (fsynced per `appendfsync`, see
+docs/deploy.md). `o` is this process's random instance id: the fan-out uses it to skip its own
+entries. Positions (`last_seq`, snapshot `seq`) are stream ids, so the fan-out continues exactly
+where a load stopped.
 
 Trim policy: snapshots are never deleted (they are the history). Log entries are kept for
 `log_retention` seconds (default one day) and then trimmed (XTRIM MINID) up to the newest
@@ -35,7 +39,7 @@ import contextlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -64,6 +68,13 @@ LEASE_MS = 60_000  # a compaction longer than this only risks duplicate work, ne
 LEASE_WAIT_SECONDS = 10.0  # a labelled (named) snapshot waits this long for a busy lease
 DAY = 24 * 3600.0
 
+# Store an update and announce it, in one atomic step (see the module docstring).
+_APPEND = """
+local id = redis.call('XADD', KEYS[1], '*', 'u', ARGV[1], 'o', ARGV[2], 't', ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[2] .. ' ' .. id .. ' ' .. ARGV[3] .. ' ' .. ARGV[1])
+return id
+"""
+
 # Compare-and-delete: release the lease only if it is still ours.
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
@@ -75,6 +86,10 @@ def key(board: str, part: str) -> str:
 
 def log_key(board: str) -> str:
     return f"palabre:{{{board}}}:log"
+
+
+def updates_channel(board: str) -> str:
+    return key(board, "updates")
 
 
 def board_of_key(name: str) -> str:
@@ -187,6 +202,7 @@ class RedisStorage(Storage):
         self.instance_id = secrets.token_hex(8).encode()
         self._client: Redis | None = None
         self._release: Callable[..., object] | None = None
+        self._append: Callable[..., Awaitable[bytes]] | None = None
 
     @property
     def client(self) -> Redis:
@@ -197,6 +213,7 @@ class RedisStorage(Storage):
     async def open(self) -> None:
         self._client = connect(self.url)
         self._release = self._client.register_script(_RELEASE)
+        self._append = self._client.register_script(_APPEND)  # type: ignore[assignment]
         with _redis_errors(f"connection to {self.url}"):
             await self._client.ping()
 
@@ -208,9 +225,11 @@ class RedisStorage(Storage):
     # --- the hot path -----------------------------------------------------------------------
 
     async def append(self, board: str, update: bytes) -> str:
+        if self._append is None:
+            raise StorageError("storage is closed")
         with _redis_errors("append"):
-            stream_id = await self.client.xadd(
-                log_key(board), {b"u": update, b"o": self.instance_id, b"t": b"%.6f" % time.time()}
+            stream_id = await self._append(
+                keys=[log_key(board)], args=[update, self.instance_id, b"%.6f" % time.time(), updates_channel(board)]
             )
         return _text(stream_id)
 
