@@ -7,6 +7,11 @@
   socket after 30 s of silence).
 - Each connection owns the client ids it introduced; when it closes, their removal (state
   `null`, clock + 1) is broadcast, so no ghost cursor stays behind.
+- Presence from other server processes (scale-out) has no local owner: if that process dies, no
+  removal ever comes. Such a state that is not renewed for `remote_timeout` seconds (30 s, the
+  stock client's own timeout; clients renew every 15 s) is forgotten, so newcomers are not shown
+  the ghost. Its removal is not broadcast: a made-up removal (clock + 1) would hide the real
+  client's next renewals if it reconnects here; the connected clients time it out themselves.
 """
 
 from __future__ import annotations
@@ -21,12 +26,16 @@ if TYPE_CHECKING:
     from server.connection import Connection
 
 
+REMOTE_TIMEOUT = 30.0  # y-protocols' outdatedTimeout
+
+
 class Presence:
     def __init__(
         self,
         broadcast: Callable[[bytes], None],
         interval: float,
         local_broadcast: Callable[[bytes], None] | None = None,
+        remote_timeout: float = REMOTE_TIMEOUT,
     ) -> None:
         self._broadcast = broadcast  # our clients and, when scaled out, the other processes
         self._local_broadcast = local_broadcast or broadcast  # our clients only
@@ -36,6 +45,9 @@ class Presence:
         self._owners: dict[int, "Connection"] = {}
         self._pending: dict[int, bytes] = {}  # client id → encoded entry, not yet broadcast
         self._flush_handle: asyncio.Handle | None = None
+        self._remote_timeout = remote_timeout
+        self._remote_renewed: dict[int, float] = {}  # remote client id → loop time of its last state
+        self._sweep_handle: asyncio.TimerHandle | None = None
 
     def __len__(self) -> int:
         return len(self._states)
@@ -47,6 +59,7 @@ class Presence:
             if entry.clock < known or (entry.clock == known and not entry.removed):
                 continue  # stale
             self._clocks[entry.client_id] = entry.clock
+            self._remote_renewed.pop(entry.client_id, None)  # it is here now
             if entry.removed:
                 self._states.pop(entry.client_id, None)
                 owner = self._owners.pop(entry.client_id, None)
@@ -67,17 +80,37 @@ class Presence:
         """Presence relayed from another server process: recorded and sent to our clients,
         owned by no local connection (the other process broadcasts its removal)."""
         changed = False
+        now = asyncio.get_running_loop().time()
         for entry in entries:
             if entry.clock < self._clocks.get(entry.client_id, -1):
                 continue
             self._clocks[entry.client_id] = entry.clock
             if entry.removed:
                 self._states.pop(entry.client_id, None)
+                self._remote_renewed.pop(entry.client_id, None)
             else:
                 self._states[entry.client_id] = entry
+                if entry.client_id not in self._owners:
+                    self._remote_renewed[entry.client_id] = now
+                    self._schedule_sweep()
             changed = True
         if changed:
             self._remote_out([entry.encode() for entry in entries])
+
+    def _schedule_sweep(self) -> None:
+        if self._sweep_handle is None and self._remote_renewed:
+            loop = asyncio.get_running_loop()
+            self._sweep_handle = loop.call_later(self._remote_timeout / 3, self._sweep)
+
+    def _sweep(self) -> None:
+        """Forget remote states not renewed in time (their process may be gone)."""
+        self._sweep_handle = None
+        deadline = asyncio.get_running_loop().time() - self._remote_timeout
+        for client_id, renewed in list(self._remote_renewed.items()):
+            if renewed < deadline:
+                del self._remote_renewed[client_id]
+                self._states.pop(client_id, None)
+        self._schedule_sweep()
 
     def remove_connection(self, conn: "Connection") -> None:
         """Broadcast the removal of every client id this connection introduced."""
@@ -122,3 +155,6 @@ class Presence:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
+        if self._sweep_handle is not None:
+            self._sweep_handle.cancel()
+            self._sweep_handle = None

@@ -76,7 +76,8 @@ class Room:
         self.fanout: Fanout = fanout or LocalFanout()
         self.connections: set[Connection] = set()
         self._outgoing: list[tuple[bytes, bytes, Connection | None]] = []  # relayed this iteration
-        self.presence = Presence(self._presence_out, settings.awareness_interval, self.broadcast)
+        self.presence = Presence(self._presence_out, settings.awareness_interval, self.broadcast,
+                                 settings.awareness_remote_timeout)
         self.log = BoardLog(log, {"board": board})
         self._appends = 0
         self._compaction: asyncio.Task[None] | None = None

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
 
     # Awareness coalescing window (seconds): presence changes inside it go out as one message.
     awareness_interval: float = Field(default=0.03, ge=0)
+    # Presence relayed from another process (scale-out) is forgotten if not renewed this long
+    # (its process may have died; stock clients renew every 15 s and time out after 30 s).
+    awareness_remote_timeout: float = Field(default=30.0, gt=0)
 
     # Compression: permessage-deflate is negotiated, but messages smaller than this go out
     # uncompressed (small relayed moves gain nothing from deflate and cost CPU per receiver).

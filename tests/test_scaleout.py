@@ -106,6 +106,30 @@ async def test_presence_crosses_processes_and_leaves_with_its_owner(
         await eventually(lambda: 4242 not in b.awareness, "a's presence to be removed on b")
 
 
+async def test_presence_from_a_killed_process_is_not_shown_to_newcomers(
+    tmp_path: Path, redis_server: RedisServer  # noqa: F811
+) -> None:
+    """A killed process never announces its clients' departure; the survivor forgets presence
+    that is no longer renewed (30 s by default, 1 s here) instead of showing it forever."""
+    env = {"PALABRE_AWARENESS_REMOTE_TIMEOUT": "1"}
+    server_a = PalabreProcess(tmp_path / "a", extra_args=["--redis", redis_server.url], env=env).start()
+    server_b = PalabreProcess(tmp_path / "b", extra_args=["--redis", redis_server.url], env=env).start()
+    try:
+        async with BoardClient.connect(server_b.ws_url, BOARD) as b:
+            async with BoardClient.connect(server_a.ws_url, BOARD) as a:
+                a.set_presence(4343, 1, '{"user": {"name": "Seydou"}}')
+                await eventually(lambda: 4343 in b.awareness, "b to see a's presence")
+                server_a.kill()
+                await asyncio.wait_for(a.closed, 10)
+            await asyncio.sleep(1.5)
+            async with BoardClient.connect(server_b.ws_url, BOARD) as newcomer:
+                await asyncio.sleep(0.3)
+                assert 4343 not in newcomer.awareness, "the dead process's presence is still shown"
+    finally:
+        server_a.stop()
+        server_b.stop()
+
+
 async def test_killed_process_loses_nothing_its_client_reconnects_elsewhere(
     two: tuple[PalabreProcess, PalabreProcess],
 ) -> None:

@@ -1,0 +1,57 @@
+"""Presence bookkeeping: what a newcomer is shown (the wire behaviour is in test_ws.py and the
+Node interop tests). Here: presence from another server process that stops being renewed."""
+
+from __future__ import annotations
+
+import asyncio
+
+from server.awareness import Presence
+from server.protocol import AwarenessEntry, parse_awareness, parse_message
+
+
+class _Conn:
+    """What Presence needs of a connection: the client ids it introduced."""
+
+    def __init__(self) -> None:
+        self.awareness_ids: set[int] = set()
+
+
+def _shown(presence: Presence) -> set[int]:
+    """The client ids a newcomer would be sent."""
+    message = presence.full_message()
+    if message is None:
+        return set()
+    return {entry.client_id for entry in parse_awareness(parse_message(message).payload, 10_000)}
+
+
+def _state(client_id: int, clock: int) -> AwarenessEntry:
+    return AwarenessEntry(client_id, clock, b'{"user":{"name":"Awa"}}')
+
+
+async def test_remote_presence_not_renewed_is_forgotten_renewed_presence_stays() -> None:
+    sent: list[bytes] = []
+    presence = Presence(sent.append, 0.0, remote_timeout=0.3)
+    try:
+        presence.apply_remote([_state(1, 0), _state(2, 0)])  # two clients on another process
+        local = _Conn()
+        presence.apply(local, [_state(3, 0)])  # one connected here
+        assert _shown(presence) == {1, 2, 3}
+        for clock in range(1, 5):  # client 2 keeps renewing; client 1's process died
+            await asyncio.sleep(0.1)
+            presence.apply_remote([_state(2, clock)])
+        await asyncio.sleep(0.15)
+        assert _shown(presence) == {2, 3}
+        assert not [m for m in sent if b"null" in m], "a made-up removal was broadcast"
+    finally:
+        presence.close()
+
+
+async def test_a_client_that_reconnects_here_is_no_longer_timed_out_as_remote() -> None:
+    presence = Presence(lambda _: None, 0.0, remote_timeout=0.2)
+    try:
+        presence.apply_remote([_state(7, 3)])
+        presence.apply(_Conn(), [_state(7, 4)])  # it came over to this process
+        await asyncio.sleep(0.4)
+        assert _shown(presence) == {7}
+    finally:
+        presence.close()
