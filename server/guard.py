@@ -9,7 +9,7 @@ built the same way: a replica is seeded by replaying the very updates the live d
 from (`Room.history`), never from a re-encoded state, which pycrdt may not rebuild identically.
 
 Checks queued during one event-loop iteration go to the worker in one write and come back in
-one answer. If the worker dies or overruns the time limit, the unanswered checks are suspects:
+one answer; a check that finds the worker idle is written at once (nothing to wait for). If the worker dies or overruns the time limit, the unanswered checks are suspects:
 a lone suspect is the culprit; several are checked again one at a time on a fresh worker (while
 new checks wait), and the one that kills it again is refused. Replicas are re-seeded lazily
 from the live boards. Updates that reach the live board another way (API edits, other server
@@ -108,14 +108,19 @@ class _Worker:
         self.alive = True
         self.timed_out = False
 
-    def send(self, op: int, board: str, body: bytes) -> None:
+    def send(self, op: int, board: str, body: bytes, now: bool = False) -> None:
+        """Queue a request; it is written at the end of this loop iteration with the others,
+        or at once with everything queued if `now` (a check while the worker is idle: nothing
+        to batch it with is likely, and waiting an iteration only adds latency)."""
         name = board.encode()
-        if not self._outbox:
+        if not self._outbox and not now:
             asyncio.get_running_loop().call_soon(self._flush)
         if self._deferred:  # they came first: keep the order
             self._outbox.extend(self._deferred)
             self._deferred = []
         self._outbox.append(REQUEST.pack(len(body), op, len(name)) + name + body)
+        if now:
+            self._flush()
 
     def defer(self, op: int, board: str, body: bytes) -> None:
         """Queue a request that needs no answer until the next one that does (or a short while,
@@ -139,16 +144,17 @@ class _Worker:
 
     def _flush(self) -> None:
         requests, self._outbox = self._outbox, []
-        if self.alive and self.stdin is not None and not self.stdin.is_closing():
+        if requests and self.alive and self.stdin is not None and not self.stdin.is_closing():
             self.stdin.write(b"".join(requests))
 
     def check(self, board: str, update: bytes) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        if not self.pending:
+        idle = not self.pending
+        if idle:
             self._progress = loop.time()
         self.pending.append((future, board))
-        self.send(OP_CHECK, board, update)
+        self.send(OP_CHECK, board, update, now=idle)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self.guard.timeout, self._watch)
         return future
