@@ -19,11 +19,13 @@ processes) are sent as APPLY so the replica keeps the live board's state.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sys
 import zlib
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from server.guard_worker import ANSWER, OP_APPLY, OP_CHECK, OP_DROP, OP_SEED, REQUEST, STATUS_OK, seed_body
 from server.metrics import METRICS
@@ -44,6 +46,32 @@ class _Suspect(Exception):
     def __init__(self, cause: str) -> None:
         super().__init__(cause)
         self.cause = cause
+
+
+# Told the outcome of a check: None (safe), Rejected, or _Suspect (check it again alone).
+Answer = Callable[[BaseException | None], None]
+
+
+def _tell(answer: Answer, outcome: BaseException | None) -> None:
+    try:
+        answer(outcome)
+    except Exception:  # a caller's failure must not stop the answers that follow
+        log.exception("guard answer callback failed")
+
+
+def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:
+    if future.done():
+        return
+    if outcome is None:
+        future.set_result(None)
+    else:
+        future.set_exception(outcome)
+
+
+def _in_task(check: Coroutine[Any, Any, None], answer: Answer) -> None:
+    """Run an awaitable check and hand its outcome to `answer`."""
+    task = asyncio.ensure_future(check)
+    task.add_done_callback(lambda t: _tell(answer, Rejected("check cancelled") if t.cancelled() else t.exception()))
 
 
 class _Pipe(asyncio.SubprocessProtocol):
@@ -86,7 +114,7 @@ class _Worker:
         self.index = index
         self.transport: asyncio.SubprocessTransport | None = None
         self.stdin: asyncio.WriteTransport | None = None
-        self.pending: deque[tuple[asyncio.Future[None], str]] = deque()
+        self.pending: deque[tuple[Answer, str]] = deque()
         self.seeded: set[str] = set()
         self.alive = False
         self.timed_out = False
@@ -147,17 +175,16 @@ class _Worker:
         if requests and self.alive and self.stdin is not None and not self.stdin.is_closing():
             self.stdin.write(b"".join(requests))
 
-    def check(self, board: str, update: bytes) -> asyncio.Future[None]:
+    def check(self, board: str, update: bytes, answer: Answer) -> None:
+        """Send a CHECK; `answer` is called with its outcome when the worker replies or dies."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
         idle = not self.pending
         if idle:
             self._progress = loop.time()
-        self.pending.append((future, board))
+        self.pending.append((answer, board))
         self.send(OP_CHECK, board, update, now=idle)
         if self._watchdog is None:
             self._watchdog = loop.call_later(self.guard.timeout, self._watch)
-        return future
 
     def _watch(self) -> None:
         """Kill the worker if it answered nothing for `timeout` seconds while checks wait.
@@ -178,12 +205,11 @@ class _Worker:
     def answered(self, status: int, reason: str) -> None:
         if not self.pending:
             return
-        future, board = self.pending.popleft()
+        answer, board = self.pending.popleft()
         self._progress = asyncio.get_running_loop().time()
         if status != STATUS_OK:
             self.seeded.discard(board)  # the worker dropped that replica
-        if not future.done():
-            future.set_result(None) if status == STATUS_OK else future.set_exception(Rejected(reason))
+        _tell(answer, None if status == STATUS_OK else Rejected(reason))
 
     def died(self) -> None:
         if not self.alive:
@@ -194,14 +220,14 @@ class _Worker:
             self._watchdog.cancel()
             self._watchdog = None
         cause = "update hung the replica" if self.timed_out else "update crashed the replica"
-        suspects = [future for future, _ in self.pending if not future.done()]
+        suspects = [answer for answer, _ in self.pending]
         self.pending.clear()
         if len(suspects) == 1:
-            suspects[0].set_exception(Rejected(cause))
-        else:
-            for future in suspects:
-                future.set_exception(_Suspect(cause))
-            self.guard.recovering(len(suspects))
+            _tell(suspects[0], Rejected(cause))
+        elif suspects:
+            self.guard.recovering(len(suspects))  # first: the suspects' re-checks wait for nobody
+            for answer in suspects:
+                _tell(answer, _Suspect(cause))
         if self.transport is not None:
             self.transport.close()
         log.warning("guard worker %d exited (%s, %d unanswered); restarting on next use",
@@ -278,6 +304,23 @@ class Guard:
         if self._recovered is None:
             self._recovered = asyncio.Event()
 
+    def submit(self, board: str, update: bytes, answer: Answer) -> None:
+        """Check an update for `board`'s live doc: `answer(None)` if it is safe, `answer(Rejected)`
+        if not. While the worker is up and no crash is being sorted out, `answer` is called
+        straight from the worker's reply (no task to resume); otherwise through `check`."""
+        worker = self._worker_for(board)
+        if self._recovered is None and worker.alive:
+            self._seed(worker, board)
+            worker.check(board, update, lambda error: self._answered(board, update, answer, error))
+        else:
+            _in_task(self.check(board, update), answer)
+
+    def _answered(self, board: str, update: bytes, answer: Answer, error: BaseException | None) -> None:
+        if isinstance(error, _Suspect):
+            _in_task(self._check_alone(board, update), answer)
+        else:
+            answer(error)
+
     async def check(self, board: str, update: bytes) -> None:
         """Return if the update is safe for `board`'s live doc; raise Rejected otherwise."""
         while self._recovered is not None:  # let the suspects go first, one at a time
@@ -303,10 +346,15 @@ class Guard:
     async def _check_once(self, board: str, update: bytes) -> None:
         worker = self._worker_for(board)
         await self._ready(worker)
+        self._seed(worker, board)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        worker.check(board, update, functools.partial(_settle, future))
+        await future
+
+    def _seed(self, worker: _Worker, board: str) -> None:
         if board not in worker.seeded:
             worker.send(OP_SEED, board, seed_body(self.state_of(board)))
             worker.seeded.add(board)
-        await worker.check(board, update)
 
     def applied(self, board: str, update: bytes) -> None:
         """Tell the replica about an update the live board got without a CHECK."""

@@ -13,6 +13,7 @@ connection left (compacting it first), so memory stays bounded with hundreds of 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import time
@@ -38,6 +39,11 @@ log = logging.getLogger("palabre.rooms")
 REBASE_AFTER = 5000
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
+
+
+def _fail(done: asyncio.Future[None], error: BaseException) -> None:
+    if not done.done():
+        done.set_exception(error)
 
 
 class UnknownBoard(LookupError):
@@ -112,21 +118,54 @@ class Room:
         """
         if update == EMPTY_UPDATE:
             return
-        if self.guard is not None:
-            await self.guard.check(self.board, update)
-            await self.storage.append(self.board, update)
+        if self.guard is None:
+            await self._receive_unguarded(update, sender, relay)
+            return
+        # Each step calls the next from its own completion (the worker's answer, the commit),
+        # so the relay does not wait for this coroutine to be resumed in between.
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.guard.submit(self.board, update, functools.partial(self._checked, update, sender, relay, done))
+        await done
+
+    def _checked(self, update: bytes, sender: Connection | None, relay: bytes | None,
+                 done: asyncio.Future[None], error: BaseException | None) -> None:
+        if error is not None:
+            _fail(done, error)
+            return
+        self.storage.append_soon(self.board, update, functools.partial(self._stored, update, sender, relay, done))
+
+    def _stored(self, update: bytes, sender: Connection | None, relay: bytes | None,
+                done: asyncio.Future[None], error: BaseException | None) -> None:
+        if error is not None:
+            if self.guard is not None:
+                self.guard.forget(self.board)  # its replica applied an update the live doc will not
+            _fail(done, error)
+            return
+        try:
             self._apply(update)
-        else:
-            # No replica: the live doc is the check, so it must come first; it is still
-            # stored before anyone else is sent it. If storing fails, the live doc holds an
-            # update the log lacks: drop the room; clients reconnect, the board reloads from
-            # the log and their sync sends the update again.
-            self._apply(update)
-            try:
-                await self.storage.append(self.board, update)
-            except StorageError:
-                self.diverged = True
+        except BaseException as exc:  # the replica survived it, so this is not expected
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
+            _fail(done, exc)
+            return
+        self._relay(update, sender, relay)
+        if not done.done():
+            done.set_result(None)
+
+    async def _receive_unguarded(self, update: bytes, sender: Connection | None, relay: bytes | None) -> None:
+        """No replica: the live doc is the check, so it must come first; the update is still
+        stored before anyone else is sent it. If storing fails, the live doc holds an update the
+        log lacks: the room is dropped (see ws.py); clients reconnect, the board reloads from the
+        log and their sync sends the update again."""
+        self._apply(update)
+        try:
+            await self.storage.append(self.board, update)
+        except StorageError:
+            self.diverged = True
+            raise
+        self._relay(update, sender, relay)
+
+    def _relay(self, update: bytes, sender: Connection | None, relay: bytes | None) -> None:
         METRICS.log_appends += 1
         self.broadcast(relay if relay is not None else encode_update(update), exclude=sender)
         self._appends += 1

@@ -17,15 +17,18 @@ The log is kept after compaction: snapshots make loading fast, the log makes `st
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 from server.storage.base import (
+    AppendDone,
     BoardRecord,
     SnapshotRecord,
     Storage,
@@ -62,14 +65,18 @@ _MAX_BATCH = 2000
 CHECKPOINT_SECONDS = 5.0
 
 
-class _Append:
-    __slots__ = ("board", "data", "ts", "future")
+# Told the log position once an append is committed, or the error if it failed.
+_Report = Callable[[int | None, BaseException | None], None]
 
-    def __init__(self, board: str, data: bytes, ts: float, future: asyncio.Future[int]) -> None:
+
+class _Append:
+    __slots__ = ("board", "data", "ts", "report")
+
+    def __init__(self, board: str, data: bytes, ts: float, report: _Report) -> None:
         self.board = board
         self.data = data
         self.ts = ts
-        self.future = future
+        self.report = report
 
 
 class SQLiteStorage(Storage):
@@ -145,17 +152,27 @@ class SQLiteStorage(Storage):
     # --- appends: one writer thread, group commit ------------------------------------------
 
     async def append(self, board: str, update: bytes) -> int:
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._enqueue(board, update, functools.partial(_settle, future))
+        return await future
+
+    def append_soon(self, board: str, update: bytes, done: AppendDone) -> None:
+        """Reports from the commit itself (on the loop with `fsync normal`), no task involved."""
+        try:
+            self._enqueue(board, update, lambda _seq, error: done(error))
+        except StorageError as exc:
+            done(exc)
+
+    def _enqueue(self, board: str, update: bytes, report: _Report) -> None:
         if self._loop is None or (self._writer is None and self._inline is None):
             raise StorageError("storage is closed")
-        future: asyncio.Future[int] = self._loop.create_future()
-        item = _Append(board, update, time.time(), future)
+        item = _Append(board, update, time.time(), report)
         if self._writer is not None:
             self._queue.put(item)
         else:
             if not self._batch:
                 self._loop.call_soon(self._commit_batch)
             self._batch.append(item)
-        return await future
 
     def _commit_batch(self) -> None:
         batch, self._batch = self._batch, []
@@ -335,13 +352,27 @@ class SQLiteStorage(Storage):
         return await self._run(run)
 
 
+def _settle(future: asyncio.Future[int], seq: int | None, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(seq)  # type: ignore[arg-type]
+    else:
+        future.set_exception(error)
+
+
+def _report(item: _Append, seq: int | None, error: BaseException | None) -> None:
+    try:
+        item.report(seq, error)
+    except Exception:  # one caller's failure must not keep the rest of the batch waiting
+        logging.getLogger("palabre.storage").exception("append callback failed")
+
+
 def _resolve_all(batch: list[_Append], seqs: list[int]) -> None:
     for item, seq in zip(batch, seqs):
-        if not item.future.done():
-            item.future.set_result(seq)
+        _report(item, seq, None)
 
 
 def _fail_all(batch: list[_Append], error: Exception) -> None:
     for item in batch:
-        if not item.future.done():
-            item.future.set_exception(error)
+        _report(item, None, error)

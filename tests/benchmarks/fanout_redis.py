@@ -14,7 +14,10 @@ own overhead equally, so their difference is what the Redis hop costs.
 Reports p50/p99 delivery latency (all deliveries, as the Node clients see them), the
 observers' same-process and cross-process p50/p99, delivered/expected, and server CPU per
 1,000 delivered updates (Palabre processes with their guard workers; Redis listed apart).
-Target: cross-process p99 <= single-process p99 + 5 ms.
+Target: cross-process p99 <= single-process p99 + 5 ms, checked like for like (observer
+deliveries across processes against observer deliveries in the single process); the Node
+clients' all-deliveries p99 of both setups and the hop alone (cross − same within the Redis
+run) are printed beside it.
 
     .venv/bin/python tests/benchmarks/fanout_redis.py                       # full size
     .venv/bin/python tests/benchmarks/fanout_redis.py --clients 6 --seconds 3
@@ -178,13 +181,14 @@ def run_split_load(servers: list[PalabreProcess], redis: RedisServer, load: Load
 
 
 def run_single(work: Path, load: Load, palabre_args: list[str]) -> dict:
-    """The single-process run, with the same observer (same overhead) for comparison."""
+    """The single-process run, with the same two observers (same overhead: they share one
+    thread in this process) for comparison, both on the one server."""
     server = PalabreProcess(work / "single", extra_args=palabre_args).start()
     try:
-        observer = Observer(server.ws_url, f"{BOARD_PREFIX}-0")
-        with Observers([observer]):
+        observers = [Observer(server.ws_url, f"{BOARD_PREFIX}-0") for _ in range(2)]
+        with Observers(observers):
             result = run_load(server.ws_url, server.pid, load, BOARD_PREFIX)
-        samples = [ms for _, ms in observer.samples]
+        samples = [ms for observer in observers for _, ms in observer.samples]
         result["same_p50_ms"], result["same_p99_ms"] = percentile(samples, 50), percentile(samples, 99)
         result["cross_p50_ms"] = result["cross_p99_ms"] = result["redis_cpu_s_per_1k"] = float("nan")
         return result
@@ -219,10 +223,15 @@ def print_table(load: Load, single: dict, two: dict) -> None:
         print(f"  {label:26}{fmt.format(single[key]):>12}{fmt.format(two[key]):>12}")
     for name, r in (("1 process", single), ("2 on Redis", two)):
         print(f"  {name}: delivered/expected {r['delivered']}/{r['expected']}, reconnects {r['reconnects']}")
-    target = single["p99_ms"] + 5
+    # Like for like: the observers measure the same way in both setups.
+    target = single["same_p99_ms"] + 5
     verdict = "met" if two["cross_p99_ms"] <= target else "NOT met"
-    print(f"  target cross-process p99 <= single-process p99 + 5 ms = {target:.1f} ms: "
-          f"{two['cross_p99_ms']:.1f} ms, {verdict}")
+    print(f"  target cross-process p99 <= single-process p99 + 5 ms (observers): "
+          f"{two['cross_p99_ms']:.1f} <= {single['same_p99_ms']:.1f} + 5 = {target:.1f} ms, {verdict}")
+    print(f"  all deliveries (Node clients): p99 {two['p99_ms']:.1f} ms on Redis vs {single['p99_ms']:.1f} ms "
+          f"in one process ({two['p99_ms'] - single['p99_ms']:+.1f} ms)")
+    print(f"  the Redis hop alone (2 on Redis, cross - same process): p50 "
+          f"{two['cross_p50_ms'] - two['same_p50_ms']:+.1f} ms, p99 {two['cross_p99_ms'] - two['same_p99_ms']:+.1f} ms")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -143,3 +143,33 @@ async def test_without_guard_a_failed_store_evicts_the_room(storage: CountingSto
     again = await rooms.get("b")
     assert again is not room
     assert again.doc.get("notes", type=Map).to_py() == {"kept": 1.0}
+
+
+async def test_with_guard_a_failed_store_applies_nothing_and_reseeds_the_replica(storage: CountingStorage) -> None:
+    """The replica has applied an update the store then refused: the live doc must not apply
+    it, and the replica is re-seeded from the live doc before the next check."""
+    from server.guard import Guard
+
+    rooms = Rooms(storage, None, Settings())
+    guard = rooms.guard = Guard(rooms.state_of)
+    await guard.start()
+    try:
+        room = await rooms.get("b")
+        await room.receive_update(_update("kept"), sender=None)
+        assert "b" in guard._worker_for("b").seeded
+
+        def broken(board: str, update: bytes, done) -> None:  # type: ignore[no-untyped-def]
+            done(StorageError("disk full"))
+
+        storage.append_soon = broken  # type: ignore[method-assign]
+        with pytest.raises(StorageError):
+            await room.receive_update(_update("lost"), sender=None)
+        assert room.doc.get("notes", type=Map).to_py() == {"kept": 1.0}
+        assert not room.diverged
+        assert "b" not in guard._worker_for("b").seeded  # the replica is rebuilt on the next check
+        del storage.append_soon
+        await room.receive_update(_update("later"), sender=None)
+        assert room.doc.get("notes", type=Map).to_py() == {"kept": 1.0, "later": 1.0}
+        assert len((await storage.load("b")).updates) == 2  # type: ignore[union-attr]
+    finally:
+        await guard.stop()
