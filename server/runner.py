@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import uvicorn
 
@@ -40,7 +41,17 @@ def tune_gc() -> None:
     gc.set_threshold(50_000, 50, 100)
 
 
+def tune_threads() -> None:
+    """Background merges (compaction, exports) run pycrdt in a thread, which holds the GIL for
+    each call; the event loop then waits up to the switch interval (5 ms by default) each time
+    it wakes. At 0.5 ms a compaction of 2,000 updates (~20 ms of merging) costs a relayed move
+    at most half a millisecond per wake. Only threads that compete for the GIL pay the extra
+    switches."""
+    sys.setswitchinterval(0.0005)
+
+
 def run(settings: Settings) -> None:
     logs.configure(settings.log_level, settings.log_format)
     tune_gc()
+    tune_threads()
     uvicorn.Server(uvicorn_config(settings)).run()
