@@ -9,9 +9,10 @@ built the same way: a replica is seeded by replaying the very updates the live d
 from (`Room.history`), never from a re-encoded state, which pycrdt may not rebuild identically.
 
 Checks queued during one event-loop iteration go to the worker in one write and come back in
-one answer; a check that finds the worker idle is written at once (nothing to wait for). If the worker dies or overruns the time limit, the unanswered checks are suspects:
-a lone suspect is the culprit; several are checked again one at a time on a fresh worker (while
-new checks wait), and the one that kills it again is refused. Replicas are re-seeded lazily
+one answer; a check that finds the worker idle is written at once (nothing to wait for). If the
+worker dies or overruns the time limit, the unanswered checks are suspects: a lone suspect is
+the culprit; several are checked again one at a time on a fresh worker (while new checks wait),
+and the one that kills it again is refused. Replicas are re-seeded lazily
 from the live boards. Updates that reach the live board another way (API edits, other server
 processes) are sent as APPLY so the replica keeps the live board's state.
 """
@@ -57,15 +58,6 @@ def _tell(answer: Answer, outcome: BaseException | None) -> None:
         answer(outcome)
     except Exception:  # a caller's failure must not stop the answers that follow
         log.exception("guard answer callback failed")
-
-
-def _settle(future: asyncio.Future[None], outcome: BaseException | None) -> None:
-    if future.done():
-        return
-    if outcome is None:
-        future.set_result(None)
-    else:
-        future.set_exception(outcome)
 
 
 def _in_task(check: Coroutine[Any, Any, None], answer: Answer) -> None:
@@ -337,19 +329,32 @@ class Guard:
             except _Suspect as suspect:  # cannot happen alone, but never let it pass
                 raise Rejected(suspect.cause) from None
             finally:
-                self._suspects -= 1
-                if self._suspects <= 0 and self._recovered is not None:
-                    self._suspects = 0
-                    self._recovered.set()
-                    self._recovered = None
+                self._suspect_done()
+
+    def _suspect_done(self) -> None:
+        self._suspects -= 1
+        if self._suspects <= 0 and self._recovered is not None:
+            self._suspects = 0
+            self._recovered.set()
+            self._recovered = None
 
     async def _check_once(self, board: str, update: bytes) -> None:
         worker = self._worker_for(board)
         await self._ready(worker)
         self._seed(worker, board)
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        worker.check(board, update, functools.partial(_settle, future))
+        worker.check(board, update, functools.partial(self._settle, future))
         await future
+
+    def _settle(self, future: asyncio.Future[None], outcome: BaseException | None) -> None:
+        if future.done():  # its caller was cancelled
+            if isinstance(outcome, _Suspect):
+                self._suspect_done()  # nobody will check it again: do not keep the others waiting
+            return
+        if outcome is None:
+            future.set_result(None)
+        else:
+            future.set_exception(outcome)
 
     def _seed(self, worker: _Worker, board: str) -> None:
         if board not in worker.seeded:

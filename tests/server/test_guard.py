@@ -229,3 +229,27 @@ async def test_a_warm_spare_takes_over_after_a_crash() -> None:
         assert guard._workers[0].transport.get_pid() == spare_pid
     finally:
         await guard.stop()
+
+
+async def test_a_cancelled_check_among_suspects_does_not_stall_the_guard() -> None:
+    """A client that leaves while its update is a suspect is not re-checked; the others are,
+    and checks after them are served (nobody waits for the one that left)."""
+    live = LiveBoards()
+    guard = Guard(live.state_of, timeout=1.0)
+    await guard.start()
+    try:
+        bad = _updates("segfault")
+        await live.check(guard, "bad", bad[0])
+        first = asyncio.ensure_future(guard.check("first", _good_update()))  # sent at once: idle
+        leaving = asyncio.ensure_future(guard.check("gone", _good_update()))
+        staying = asyncio.ensure_future(guard.check("stay", _good_update()))
+        poison = asyncio.ensure_future(guard.check("bad", bad[1]))
+        await asyncio.sleep(0)  # the last three go as one batch, which the poison kills
+        leaving.cancel()
+        await asyncio.wait_for(first, 10)
+        assert await asyncio.wait_for(staying, 10) is None
+        with pytest.raises(Rejected):
+            await asyncio.wait_for(poison, 10)
+        await asyncio.wait_for(guard.check("later", _good_update()), 10)
+    finally:
+        await guard.stop()
