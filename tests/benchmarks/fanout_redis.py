@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import json
 import shutil
-import statistics
 import sys
 import tempfile
 import threading
@@ -244,15 +243,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeat", type=int, default=1, help="runs of each setup (alternating); medians are reported")
     p.add_argument("--json", type=Path, help="also write the raw figures to this file")
     return p.parse_args(argv)
-
-
-def medians(runs: list[dict]) -> dict:
-    """Per-figure median over repeated runs (the machine is noisy: one run's p99 says little)."""
-    merged = dict(runs[0])
-    for key, value in runs[0].items():
-        if isinstance(value, (int, float)):
-            merged[key] = statistics.median(run[key] for run in runs)
-    return merged
 
 
 def main(argv: list[str] | None = None) -> int:
