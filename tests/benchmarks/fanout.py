@@ -309,6 +309,15 @@ def print_table(load: Load, palabre: dict, reference: dict) -> None:
               f"({r['delivered'] / r['expected']:.4f}), coalesced {r['coalesced']:g}, reconnects {r['reconnects']:g}")
 
 
+TARGET = 0.8  # issue 2: p99 latency and CPU per update at most this times the reference's
+
+
+def print_target(palabre: dict, reference: dict) -> None:
+    for label, key in (("p99 latency", "p99_ms"), ("CPU per update", "cpu_s_per_1k")):
+        value = palabre[key] / reference[key] if reference[key] else float("nan")
+        print(f"  target {label} <= {TARGET} x reference: {value:.2f}, {'met' if value <= TARGET else 'NOT met'}")
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mode", choices=["both", "fanout", "many"], default="both")
@@ -356,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             for label, key in (("p99", "p99_ms"), ("CPU/1k", "cpu_s_per_1k")):
                 each = " ".join(ratio(p[load.name][key], r[load.name][key]) for p, r in runs)
                 print(f"  {label} ratio in each run: {each}")
+        if load.name == "fan-out":
+            print_target(palabre, reference)
     if args.json:
         args.json.write_text(json.dumps([{"palabre": p, "reference": r} for p, r in runs], indent=2))
     return 0
