@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from server.futures import Done, report, settle
 from server.guard_worker import ANSWER, OP_APPLY, OP_CHECK, OP_DROP, OP_SEED, REQUEST, STATUS_OK, seed_body
 from server.metrics import METRICS
 
@@ -50,7 +51,7 @@ class _Suspect(Exception):
 
 
 # Told the outcome of a check: None (safe), Rejected, or _Suspect (check it again alone).
-Answer = Callable[[BaseException | None], None]
+Answer = Done
 
 
 def _tell(answer: Answer, outcome: BaseException | None) -> None:
@@ -62,8 +63,7 @@ def _tell(answer: Answer, outcome: BaseException | None) -> None:
 
 def _in_task(check: Coroutine[Any, Any, None], answer: Answer) -> None:
     """Run an awaitable check and hand its outcome to `answer`."""
-    task = asyncio.ensure_future(check)
-    task.add_done_callback(lambda t: _tell(answer, Rejected("check cancelled") if t.cancelled() else t.exception()))
+    report(check, functools.partial(_tell, answer), Rejected("check cancelled"))
 
 
 class _Pipe(asyncio.SubprocessProtocol):
@@ -347,14 +347,9 @@ class Guard:
         await future
 
     def _settle(self, future: asyncio.Future[None], outcome: BaseException | None) -> None:
-        if future.done():  # its caller was cancelled
-            if isinstance(outcome, _Suspect):
-                self._suspect_done()  # nobody will check it again: do not keep the others waiting
-            return
-        if outcome is None:
-            future.set_result(None)
-        else:
-            future.set_exception(outcome)
+        if future.done() and isinstance(outcome, _Suspect):  # its caller was cancelled
+            self._suspect_done()  # nobody will check it again: do not keep the others waiting
+        settle(future, outcome)
 
     def _seed(self, worker: _Worker, board: str) -> None:
         if board not in worker.seeded:

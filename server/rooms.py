@@ -25,6 +25,7 @@ from pycrdt import Doc, Map
 from server.awareness import Presence
 from server.connection import Connection
 from server.fanout import Fanout, LocalFanout
+from server.futures import settle
 from server.guard import Guard
 from server.metrics import METRICS
 from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
@@ -39,11 +40,6 @@ log = logging.getLogger("palabre.rooms")
 REBASE_AFTER = 5000
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
-
-
-def _fail(done: asyncio.Future[None], error: BaseException) -> None:
-    if not done.done():
-        done.set_exception(error)
 
 
 class UnknownBoard(LookupError):
@@ -130,7 +126,7 @@ class Room:
     def _checked(self, update: bytes, sender: Connection | None, relay: bytes | None,
                  done: asyncio.Future[None], error: BaseException | None) -> None:
         if error is not None:
-            _fail(done, error)
+            settle(done, error)
             return
         self.storage.append_soon(self.board, update, functools.partial(self._stored, update, sender, relay, done))
 
@@ -139,18 +135,17 @@ class Room:
         if error is not None:
             if self.guard is not None:
                 self.guard.forget(self.board)  # its replica applied an update the live doc will not
-            _fail(done, error)
+            settle(done, error)
             return
         try:
             self._apply(update)
         except BaseException as exc:  # the replica survived it, so this is not expected
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
-            _fail(done, exc)
+            settle(done, exc)
             return
         self._relay(update, sender, relay)
-        if not done.done():
-            done.set_result(None)
+        settle(done, None)
 
     async def _receive_unguarded(self, update: bytes, sender: Connection | None, relay: bytes | None) -> None:
         """No replica: the live doc is the check, so it must come first; the update is still

@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -40,7 +39,7 @@ from server import protocol
 from server.metrics import METRICS
 from server.settings import Settings
 from server.storage.base import Storage, StorageError
-from server.storage.redis import RedisStorage, board_of_key, connect, log_key
+from server.storage.redis import EntryId, RedisStorage, board_of_key, connect, log_key, parse_id
 
 if TYPE_CHECKING:
     from server.rooms import Room
@@ -54,17 +53,8 @@ SUBSCRIBE_TIMEOUT = 5.0  # seconds to wait for Redis to confirm the subscription
 AWARENESS_QUEUE = 1000  # presence batches waiting to be published; beyond, the oldest news is dropped
 ORIGIN_BYTES = 16
 
-EntryId = tuple[int, int]  # a stream id "ms-seq", comparable
-
-
 def awareness_channel(board: str) -> str:
     return f"palabre:{{{board}}}:awareness"
-
-
-def parse_id(stream_id: bytes | str) -> EntryId:
-    text = stream_id.decode() if isinstance(stream_id, bytes) else stream_id
-    ms, _, seq = text.partition("-")
-    return int(ms), int(seq or 0)
 
 
 class Backoff:

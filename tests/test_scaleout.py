@@ -27,8 +27,8 @@ from tests.support.server import PalabreProcess
 BOARD = "atelier-du-futur"
 
 
-def start_palabre(tmp_path: Path, redis: RedisServer, name: str) -> PalabreProcess:
-    return PalabreProcess(tmp_path / name, extra_args=["--redis", redis.url]).start()
+def start_palabre(tmp_path: Path, redis: RedisServer, name: str, env: dict[str, str] | None = None) -> PalabreProcess:
+    return PalabreProcess(tmp_path / name, extra_args=["--redis", redis.url], env=env or {}).start()
 
 
 @pytest.fixture
@@ -112,8 +112,8 @@ async def test_presence_from_a_killed_process_is_not_shown_to_newcomers(
     """A killed process never announces its clients' departure; the survivor forgets presence
     that is no longer renewed (30 s by default, 1 s here) instead of showing it forever."""
     env = {"PALABRE_AWARENESS_REMOTE_TIMEOUT": "1"}
-    server_a = PalabreProcess(tmp_path / "a", extra_args=["--redis", redis_server.url], env=env).start()
-    server_b = PalabreProcess(tmp_path / "b", extra_args=["--redis", redis_server.url], env=env).start()
+    server_a = start_palabre(tmp_path, redis_server, "a", env)
+    server_b = start_palabre(tmp_path, redis_server, "b", env)
     try:
         async with BoardClient.connect(server_b.ws_url, BOARD) as b:
             async with BoardClient.connect(server_a.ws_url, BOARD) as a:

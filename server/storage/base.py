@@ -15,12 +15,13 @@ The rules every backend keeps (the rooms rely on them):
 from __future__ import annotations
 
 import abc
-import asyncio
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pycrdt import Doc
+
+from server.futures import Done, report
 
 BOARD_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
@@ -37,14 +38,6 @@ class StorageError(RuntimeError):
     """The backend failed: the caller refuses the operation, it never pretends it worked."""
 
 
-# Called once an append is durable (None) or has failed (the error).
-AppendDone = Callable[[BaseException | None], None]
-
-
-def _outcome(task: "asyncio.Task[object]") -> BaseException | None:
-    if task.cancelled():
-        return StorageError("append cancelled")
-    return task.exception()
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,14 +106,13 @@ class Storage(abc.ABC):
     async def append(self, board: str, update: bytes) -> LogPosition:
         """Durably append one update; return its position in the log."""
 
-    def append_soon(self, board: str, update: bytes, done: AppendDone) -> None:
+    def append_soon(self, board: str, update: bytes, done: Done) -> None:
         """`append`, reporting to `done(error)` (None once durable) instead of being awaited.
 
         The rooms' update path chains callbacks (guard answer → append → relay) so an update does
         not wait for a task to be resumed at each step. This default runs `append` as a task; a
         backend that commits on the event loop calls `done` straight from its commit."""
-        task = asyncio.ensure_future(self.append(board, update))
-        task.add_done_callback(lambda t: done(_outcome(t)))
+        report(self.append(board, update), done, StorageError("append cancelled"))
 
     @abc.abstractmethod
     async def compact(self, board: str, label: str = "") -> SnapshotRecord | None:

@@ -97,9 +97,12 @@ def board_of_key(name: str) -> str:
     return name[name.index("{") + 1 : name.index("}")]
 
 
-def parse_id(stream_id: str) -> tuple[int, int]:
+EntryId = tuple[int, int]  # a stream id "ms-n", comparable
+
+
+def parse_id(stream_id: bytes | str) -> EntryId:
     """A stream id "ms-n" as a sortable pair."""
-    ms, _, n = stream_id.partition("-")
+    ms, _, n = _text(stream_id).partition("-")
     return int(ms), int(n or 0)
 
 

@@ -17,7 +17,6 @@ The log is kept after compaction: snapshots make loading fast, the log makes `st
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import queue
 import sqlite3
@@ -27,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from server.futures import Done, settle
 from server.storage.base import (
-    AppendDone,
     BoardRecord,
     SnapshotRecord,
     Storage,
@@ -153,10 +152,10 @@ class SQLiteStorage(Storage):
 
     async def append(self, board: str, update: bytes) -> int:
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._enqueue(board, update, functools.partial(_settle, future))
+        self._enqueue(board, update, lambda seq, error: settle(future, error, seq))
         return await future
 
-    def append_soon(self, board: str, update: bytes, done: AppendDone) -> None:
+    def append_soon(self, board: str, update: bytes, done: Done) -> None:
         """Reports from the commit itself (on the loop with `fsync normal`), no task involved."""
         try:
             self._enqueue(board, update, lambda _seq, error: done(error))
@@ -350,15 +349,6 @@ class SQLiteStorage(Storage):
             return [SnapshotRecord(board=board, seq=r[0], ts=r[1], label=r[2]) for r in rows]
 
         return await self._run(run)
-
-
-def _settle(future: asyncio.Future[int], seq: int | None, error: BaseException | None) -> None:
-    if future.done():
-        return
-    if error is None:
-        future.set_result(seq)  # type: ignore[arg-type]
-    else:
-        future.set_exception(error)
 
 
 def _report(item: _Append, seq: int | None, error: BaseException | None) -> None:

@@ -9,9 +9,9 @@ import pytest
 from pycrdt import Doc, Map
 
 from server.rooms import Room
-from server.scaleout import RedisFanout, parse_id
+from server.scaleout import RedisFanout
 from server.settings import Settings
-from server.storage.redis import RedisStorage, updates_channel
+from server.storage.redis import RedisStorage, parse_id, updates_channel
 from tests.support.redis import RedisServer, shared_redis  # noqa: F401  (fixture)
 from tests.support.wait import eventually
 
