@@ -127,3 +127,17 @@ async def test_after_a_lost_subscription_it_resubscribes_and_misses_nothing(
 async def _first(storage: RedisStorage) -> bytes:
     [(_, fields)] = await storage.client.xrange("palabre:{b}:log", count=1)
     return fields[b"u"]
+
+
+async def test_a_malformed_announcement_is_ignored_and_following_goes_on(
+    writer: RedisStorage, follower: tuple[RedisStorage, RedisFanout]
+) -> None:
+    storage, fanout = follower
+    room = _room(storage, fanout)
+    fanout.board_loaded(room, "0-0")
+    await eventually(lambda: fanout._follows["b"].waiting is None, "the catch-up")
+    for garbage in (b"no spaces at all", b"origin not-an-id 1.0 x", b"origin 1-0 not-a-time x"):
+        await writer.client.publish(updates_channel("b"), garbage)
+    await writer.append("b", _note_update(Doc(), "after"))
+    await eventually(lambda: "after" in _notes(room), "the next real entry")
+    assert len(room.history) == 1
