@@ -55,6 +55,11 @@ async def test_large_sync_is_deflated_small_messages_are_not(palabre: PalabrePro
         for i in range(200):
             board.add_note(f"Post-it {i} : accès aux financements, mobilisation des bénévoles", x=float(i), y=0.0)
         await writer.flush()
+        # Every step 1 from the server is answered with a step 2 computed from the state vector
+        # it carried: the answer to the sync step 1 sent when the client connected (empty
+        # board) holds all 200 notes, and may be sent after the flush above. A second flush is
+        # answered only after it, so `raw` below does not receive its relay.
+        await writer.flush()
         full = len(writer.doc.get_update())
         reader, raw = await _raw_deflate_connection(palabre.port, "wire")
         raw.write(_client_frame(protocol.encode_sync_step1(Doc().get_state())))
