@@ -38,6 +38,8 @@ def serve(
     max_message_bytes: Optional[int] = typer.Option(None, help="Largest accepted WebSocket message [8 MiB]."),
     deflate: Optional[bool] = typer.Option(None, "--deflate/--no-deflate", help="Negotiate permessage-deflate [on]."),
     deflate_min_bytes: Optional[int] = typer.Option(None, help="Compress only messages this large [1024]."),
+    batch_window: Optional[float] = typer.Option(None, help="Seconds a busy board gathers updates to check, store "
+                                                            "and relay together (less CPU, more latency) [0]."),
     log_level: Optional[str] = typer.Option(None, help="debug, info, warning, error [info]."),
     log_format: Optional[str] = typer.Option(None, help="text or json [text]."),
     demo: Optional[bool] = typer.Option(None, "--demo/--no-demo", help="Load the demo boards at start."),
@@ -48,7 +50,7 @@ def serve(
     run(_settings(host=host, port=port, data_dir=data_dir, redis_url=redis, fsync=fsync, guard=guard,
                   auto_create=auto_create, token=token, idle_unload_seconds=idle_unload_seconds,
                   max_message_bytes=max_message_bytes, deflate=deflate, deflate_min_bytes=deflate_min_bytes,
-                  log_level=log_level, log_format=log_format, demo=demo))
+                  batch_window=batch_window, log_level=log_level, log_format=log_format, demo=demo))
 
 
 def main() -> None:

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     idle_unload_seconds: float = Field(default=30.0, ge=0)
     auto_create: bool = True
     max_connections_per_board: int = Field(default=200, ge=1)
+    # Updates arriving within this window (seconds) are checked, stored and relayed together:
+    # one guard round trip, one commit and one socket write per receiver for all of them.
+    # 0 (default): each update goes through at once. See docs/server.md for the trade-off.
+    batch_window: float = Field(default=0.0, ge=0, le=1.0)
     sync_chunk_bytes: int = Field(default=256 * 1024, ge=1024, description="split larger initial syncs")
 
     # Limits on input

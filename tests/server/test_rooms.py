@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Map
 
+from server.protocol import encode_update
 from server.rooms import Rooms, UnknownBoard
 from server.settings import Settings
 from server.storage.base import StorageError, StoredBoard
@@ -173,3 +174,54 @@ async def test_with_guard_a_failed_store_applies_nothing_and_reseeds_the_replica
         assert len((await storage.load("b")).updates) == 2  # type: ignore[union-attr]
     finally:
         await guard.stop()
+
+
+class Recorder:
+    """A receiver that records each socket write: how many messages went out together."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.writes: list[list[bytes]] = []
+
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
+        self.writes.append([payload for payload, _ in messages])
+
+
+async def test_batch_window_holds_a_busy_boards_updates_and_relays_them_together(storage: CountingStorage) -> None:
+    """The first update on a quiet board goes at once; the ones arriving while its window is
+    open wait for it to close and reach each receiver in one write, in arrival order, stored."""
+    rooms = Rooms(storage, None, Settings(guard=False, batch_window=1.0))
+    room = await rooms.get("b")
+    receiver = Recorder()
+    room.connections.add(receiver)  # type: ignore[arg-type]
+    updates = [_update(f"n{i}") for i in range(4)]
+
+    await room.receive_update(updates[0], sender=None)
+    await asyncio.sleep(0)  # the relay leaves at the end of the iteration
+    assert len(receiver.writes) == 1  # not held: the board was quiet
+
+    held = []
+    for update in updates[1:]:
+        held.append(asyncio.ensure_future(room.receive_update(update, sender=None)))
+        await asyncio.sleep(0.01)  # spread out: without the window each would be its own write
+    assert len(receiver.writes) == 1 and not any(task.done() for task in held)
+    await asyncio.gather(*held)
+    await asyncio.sleep(0)
+    assert len(receiver.writes) == 2
+    assert receiver.writes[1] == [encode_update(u) for u in updates[1:]]
+    assert len((await storage.load("b")).updates) == 4  # type: ignore[union-attr]
+    assert len(room.doc.get("notes", type=Map)) == 4
+
+
+async def test_a_held_update_that_is_cancelled_does_not_cancel_the_others(storage: CountingStorage) -> None:
+    rooms = Rooms(storage, None, Settings(guard=False, batch_window=0.2))
+    room = await rooms.get("b")
+    await room.receive_update(_update("first"), sender=None)  # opens the window
+    leaving = asyncio.ensure_future(room.receive_update(_update("leaving"), sender=None))
+    staying = asyncio.ensure_future(room.receive_update(_update("staying"), sender=None))
+    await asyncio.sleep(0.01)
+    leaving.cancel()  # its client disconnected while the update was held
+    await staying
+    assert leaving.cancelled()
+    assert set(room.doc.get("notes", type=Map).to_py()) == {"first", "staying"}
