@@ -134,10 +134,11 @@ class Room:
         commit and their relay to each receiver are one write each. Under load a batch leaves
         every `batch_window` seconds."""
         loop = asyncio.get_running_loop()
-        if self._held is None and loop.time() >= self._window_closes:
-            self._window_closes = loop.time() + self.settings.batch_window
-            return
         if self._held is None:
+            now = loop.time()
+            if now >= self._window_closes:
+                self._window_closes = now + self.settings.batch_window
+                return
             self._held = loop.create_future()
             loop.call_at(self._window_closes, self._release_held)
         await asyncio.shield(self._held)  # a waiter that leaves must not cancel the others
@@ -145,8 +146,8 @@ class Room:
     def _release_held(self) -> None:
         held, self._held = self._held, None
         self._window_closes = asyncio.get_running_loop().time() + self.settings.batch_window
-        if held is not None and not held.done():
-            held.set_result(None)
+        if held is not None:
+            held.set_result(None)  # only this timer resolves it; `shield` keeps it from being cancelled
 
     def _checked(self, update: bytes, sender: Connection | None, relay: bytes | None,
                  done: asyncio.Future[None], error: BaseException | None) -> None:

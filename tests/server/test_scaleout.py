@@ -48,8 +48,17 @@ async def follower(shared_redis: RedisServer) -> AsyncIterator[tuple[RedisStorag
         await storage.close()
 
 
-def _room(storage: RedisStorage, fanout: RedisFanout) -> Room:
-    return Room("b", Doc(), storage, None, Settings(), fanout)
+def _loaded_room(follower: tuple[RedisStorage, RedisFanout], position: str = "0-0",
+                 stored: tuple[bytes, ...] = ()) -> tuple[Room, RedisFanout]:
+    """Board b as a process has it after loading `stored`, the log up to `position`: a room
+    whose log the fan-out follows from there."""
+    storage, fanout = follower
+    doc = Doc()
+    for update in stored:
+        doc.apply_update(update)
+    room = Room("b", doc, storage, None, Settings(), fanout)
+    fanout.board_loaded(room, position)
+    return room, fanout
 
 
 def _notes(room: Room) -> set[str]:
@@ -77,12 +86,10 @@ async def test_append_announces_the_entry_in_stream_order(writer: RedisStorage) 
 async def test_a_board_catches_up_from_its_load_position_then_follows(
     writer: RedisStorage, follower: tuple[RedisStorage, RedisFanout]
 ) -> None:
-    storage, fanout = follower
     source = Doc()
     ids = [await writer.append("b", _note_update(source, f"n{i}")) for i in range(3)]
-    room = _room(storage, fanout)
-    room.doc.apply_update(await _first(writer))  # "loaded" up to the first entry
-    fanout.board_loaded(room, ids[0])  # n1, n2 were announced before: only the stream has them
+    # Loaded up to the first entry; n1, n2 were announced before: only the stream has them.
+    room, fanout = _loaded_room(follower, ids[0], (await _first(writer),))
     await eventually(lambda: _notes(room) == {"n0", "n1", "n2"}, "the catch-up from the stream")
     await writer.append("b", _note_update(source, "n3"))
     await eventually(lambda: "n3" in _notes(room), "a live announcement")
@@ -91,9 +98,8 @@ async def test_a_board_catches_up_from_its_load_position_then_follows(
 
 
 async def test_its_own_entries_are_skipped(follower: tuple[RedisStorage, RedisFanout]) -> None:
-    storage, fanout = follower
-    room = _room(storage, fanout)
-    fanout.board_loaded(room, "0-0")
+    storage = follower[0]
+    room, _ = _loaded_room(follower)
     await storage.append("b", _note_update(Doc(), "mine"))  # as if one of its clients wrote it
     other = RedisStorage(storage.url)
     await other.open()
@@ -108,9 +114,7 @@ async def test_its_own_entries_are_skipped(follower: tuple[RedisStorage, RedisFa
 async def test_after_a_lost_subscription_it_resubscribes_and_misses_nothing(
     writer: RedisStorage, follower: tuple[RedisStorage, RedisFanout]
 ) -> None:
-    storage, fanout = follower
-    room = _room(storage, fanout)
-    fanout.board_loaded(room, "0-0")
+    room, fanout = _loaded_room(follower)
     source = Doc()
     await writer.append("b", _note_update(source, "before"))
     await eventually(lambda: "before" in _notes(room), "the first entry")
@@ -132,9 +136,7 @@ async def _first(storage: RedisStorage) -> bytes:
 async def test_a_malformed_announcement_is_ignored_and_following_goes_on(
     writer: RedisStorage, follower: tuple[RedisStorage, RedisFanout]
 ) -> None:
-    storage, fanout = follower
-    room = _room(storage, fanout)
-    fanout.board_loaded(room, "0-0")
+    room, fanout = _loaded_room(follower)
     await eventually(lambda: fanout._follows["b"].waiting is None, "the catch-up")
     for garbage in (b"no spaces at all", b"origin not-an-id 1.0 x", b"origin 1-0 not-a-time x"):
         await writer.client.publish(updates_channel("b"), garbage)
