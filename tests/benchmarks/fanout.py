@@ -47,9 +47,12 @@ LOAD_CLIENT = Path(__file__).with_name("fanout-client.mjs")
 
 @dataclass
 class ReferenceServer(ManagedProcess):
-    """The reference y-websocket server (@y/websocket-server 0.1.1), in memory (no persistence)."""
+    """The reference y-websocket server (@y/websocket-server 0.1.1): in memory (no persistence),
+    as the issue's target defines it, or with its own LevelDB persistence (`YPERSISTENCE`,
+    y-leveldb) in `persistence_dir` for a like-for-like look at a server that keeps the board."""
 
     log_dir: Path
+    persistence_dir: Path | None = None
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
@@ -63,6 +66,8 @@ class ReferenceServer(ManagedProcess):
         self.log_dir.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "YPERSISTENCE"}
         env.update(HOST="127.0.0.1", PORT=str(self.port))
+        if self.persistence_dir is not None:
+            env["YPERSISTENCE"] = str(self.persistence_dir)
         self.spawn(["node", str(REFERENCE_BIN)], self.log_dir / f"reference-{self.port}.log", env=env)
         self.wait_ready(self._answers, "reference server", timeout)
         return self
@@ -256,16 +261,18 @@ def run_load(url: str, pid: int, load: Load, board: str) -> dict:
 
 # ---- servers and report ----
 
-def start_server(kind: str, work: Path, palabre_args: list[str]):
+def start_server(kind: str, work: Path, palabre_args: list[str], persistent_reference: bool):
     if kind == "palabre":
         return PalabreProcess(work / "palabre-data", extra_args=palabre_args).start()
-    return ReferenceServer(work / "reference").start()
+    leveldb = work / "reference-leveldb" if persistent_reference else None
+    return ReferenceServer(work / "reference", persistence_dir=leveldb).start()
 
 
-def measure(kind: str, loads: list[Load], work: Path, palabre_args: list[str]) -> dict[str, dict]:
+def measure(kind: str, loads: list[Load], work: Path, palabre_args: list[str],
+            persistent_reference: bool = False) -> dict[str, dict]:
     results = {}
-    for load in loads:  # a fresh server per load, so one load's boards do not weigh on the next
-        server = start_server(kind, work, palabre_args)
+    for n, load in enumerate(loads):  # a fresh server per load, so one load's boards do not weigh on the next
+        server = start_server(kind, work / f"load-{n}", palabre_args, persistent_reference)
         try:
             print(f"  {kind:9} {load.name} ...", file=sys.stderr, flush=True)
             results[load.name] = run_load(server.ws_url, server.pid, load, f"bench-{load.name}")
@@ -332,6 +339,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--many-seconds", type=float, default=10.0)
     p.add_argument("--procs", type=int, default=2, help="Node processes hosting the load clients")
     p.add_argument("--palabre-args", default="", help="extra flags for `palabre serve`, e.g. '--no-guard'")
+    p.add_argument("--reference-persistence", action="store_true",
+                   help="run the reference with its LevelDB persistence (YPERSISTENCE) instead of in memory")
     p.add_argument("--repeat", type=int, default=1,
                    help="runs of each server (alternating); medians are reported, with each run's ratios")
     p.add_argument("--json", type=Path, help="also write the raw figures to this file")
@@ -354,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.repeat > 1:
                 print(f"  run {run}/{args.repeat}", file=sys.stderr, flush=True)
             work = Path(tmp) / f"run-{run}"
-            runs.append((measure("palabre", loads, work, args.palabre_args.split()), measure("reference", loads, work, [])))
+            runs.append((measure("palabre", loads, work, args.palabre_args.split()), measure("reference", loads, work, [], args.reference_persistence)))
     if args.repeat > 1:
         print(f"\nmedians of {args.repeat} runs of each server (alternating)")
     for load in loads:
