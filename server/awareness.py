@@ -7,6 +7,12 @@
   socket after 30 s of silence).
 - Each connection owns the client ids it introduced; when it closes, their removal (state
   `null`, clock + 1) is broadcast, so no ghost cursor stays behind.
+- A client that was removed that way without hearing of it (a cut link: the server dropped the
+  silent connection) comes back announcing its old clock, which is behind the removal: everyone
+  would ignore it until its next renewal, up to 15 s without its cursor. Whoever sends a live
+  state older than a removal is told of that removal (only them); a stock client that hears of
+  its own removal re-announces itself at once with a newer clock (y-protocols does that), and
+  that is relayed as usual. Nothing is relayed with a clock the client did not choose.
 - Presence from other server processes (scale-out) has no local owner: if that process dies, no
   removal ever comes. Such a state that is not renewed for `remote_timeout` seconds (30 s, the
   stock client's own timeout; clients renew every 15 s) is forgotten, so newcomers are not shown
@@ -36,9 +42,11 @@ class Presence:
         interval: float,
         local_broadcast: Callable[[bytes], None] | None = None,
         remote_timeout: float = REMOTE_TIMEOUT,
+        send_to: Callable[["Connection", bytes], None] | None = None,
     ) -> None:
         self._broadcast = broadcast  # our clients and, when scaled out, the other processes
         self._local_broadcast = local_broadcast or broadcast  # our clients only
+        self._send_to = send_to  # one of our clients
         self._interval = interval
         self._states: dict[int, AwarenessEntry] = {}  # live (non-null) states
         self._clocks: dict[int, int] = {}  # newest clock seen per client, removed ones included
@@ -54,9 +62,12 @@ class Presence:
 
     def apply(self, conn: "Connection", entries: Iterable[AwarenessEntry]) -> None:
         """Record a client's awareness update (already checked) and schedule its relay."""
+        gone: list[bytes] = []  # removals the sender has not heard of (see the module docstring)
         for entry in entries:
             known = self._clocks.get(entry.client_id, -1)
             if entry.clock < known or (entry.clock == known and not entry.removed):
+                if not entry.removed and entry.client_id not in self._states:
+                    gone.append(AwarenessEntry(entry.client_id, known, b"null").encode())
                 continue  # stale
             self._clocks[entry.client_id] = entry.clock
             self._remote_renewed.pop(entry.client_id, None)  # it is here now
@@ -74,6 +85,8 @@ class Presence:
                     self._owners[entry.client_id] = conn
                     conn.awareness_ids.add(entry.client_id)
             self._pending[entry.client_id] = entry.encode()
+        if gone and self._send_to is not None:
+            self._send_to(conn, encode_awareness(gone))
         self._schedule(self._interval)
 
     def apply_remote(self, entries: Iterable[AwarenessEntry]) -> None:

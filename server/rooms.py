@@ -81,7 +81,7 @@ class Room:
         self._held: asyncio.Future[None] | None = None  # updates waiting for the batch window to close
         self._window_closes = float("-inf")  # loop time the current batch window closes
         self.presence = Presence(self._presence_out, settings.awareness_interval, self.broadcast,
-                                 settings.awareness_remote_timeout)
+                                 settings.awareness_remote_timeout, self.send_to)
         self.log = BoardLog(log, {"board": board})
         self._appends = 0
         self._compaction: asyncio.Task[None] | None = None

@@ -55,3 +55,40 @@ async def test_a_client_that_reconnects_here_is_no_longer_timed_out_as_remote() 
         assert _shown(presence) == {7}
     finally:
         presence.close()
+
+
+def _entries(message: bytes) -> list[AwarenessEntry]:
+    return parse_awareness(parse_message(message).payload, 10_000)
+
+
+async def test_a_client_back_from_a_cut_link_is_told_of_its_removal_and_shown_again() -> None:
+    """The server removed a silent connection's client (clock + 1); the client never heard and
+    comes back with its old clock. Only it is told of the removal; its re-announcement (a stock
+    client re-announces itself above a removal of its own id) is relayed as usual."""
+    sent: list[bytes] = []
+    told: list[tuple[_Conn, bytes]] = []
+    presence = Presence(sent.append, 0.0, send_to=lambda conn, message: told.append((conn, message)))
+    try:
+        old, watcher = _Conn(), _Conn()
+        presence.apply(old, [_state(5, 3)])
+        presence.remove_connection(old)  # the link was cut: dropped by keep-alive
+        presence.flush()
+        assert [(e.client_id, e.clock, e.removed) for e in _entries(sent[-1])] == [(5, 4, True)]
+        sent.clear()
+
+        back = _Conn()
+        presence.apply(back, [_state(5, 3)])  # behind the removal: the others would ignore it
+        presence.flush()
+        assert not sent and _shown(presence) == set()
+        assert len(told) == 1 and told[0][0] is back
+        assert [(e.client_id, e.clock, e.removed) for e in _entries(told[0][1])] == [(5, 4, True)]
+
+        presence.apply(back, [_state(5, 5)])  # what y-protocols answers to its own removal
+        presence.flush()
+        assert [(e.client_id, e.clock, e.removed) for e in _entries(sent[-1])] == [(5, 5, False)]
+        assert _shown(presence) == {5} and back.awareness_ids == {5}
+
+        presence.apply(watcher, [_state(5, 5)])  # a watcher's echo of it: stale, nothing told
+        assert len(told) == 1
+    finally:
+        presence.close()
