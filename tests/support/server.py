@@ -25,6 +25,7 @@ def free_port() -> int:
 class PalabreProcess(ManagedProcess):
     data_dir: Path
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
     extra_args: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen | None = None
@@ -32,16 +33,16 @@ class PalabreProcess(ManagedProcess):
 
     @property
     def http_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws"
+        return f"ws://{self.host}:{self.port}/ws"
 
     def start(self, timeout: float = 20.0) -> "PalabreProcess":
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        cmd = [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(self.port),
+        cmd = [sys.executable, "-m", "server", "serve", "--host", self.host, "--port", str(self.port),
                "--data-dir", str(self.data_dir), *self.extra_args]
         self.spawn(cmd, self.log_path, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env})
         self.wait_ready(self._healthy, "server", timeout)

@@ -1,0 +1,105 @@
+"""A real network path to a remote site, for tests: a network namespace joined to this host by a
+veth pair, whose bandwidth can be limited and which can be cut and restored.
+
+Loopback never loses a packet and never stalls, so it cannot show what a workshop on a weak link
+in Mali goes through. Here the remote clients run inside the namespace (`Link.command`) and
+reach the server on the host side's address over the veth pair:
+
+    server (host, host_ip) ── veth ── remote clients (namespace, remote_ip)
+
+- `limit(kbit)`: a token-bucket rate limit (`tc ... tbf`) on both directions.
+- `cut()`: the namespace's side goes down. Packets are dropped silently both ways, with no FIN
+  or RST, as when a 3G link or a satellite hop goes away; TCP connections stay open and retry.
+  `restore()` brings it back; the connections resume or time out as a real network would let them.
+- `bytes_to_remote()`: bytes the host sent over the pair (IP and TCP headers included).
+
+Needs root (CAP_NET_ADMIN) and iproute2's `ip` and `tc`. Names and addresses are unique per
+process and link, and `close()` removes everything (deleting the namespace deletes the pair).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+_serial = itertools.count()
+
+
+def available() -> str | None:
+    """None if links can be made here, else why not."""
+    if os.geteuid() != 0:
+        return "network namespaces need root (CAP_NET_ADMIN)"
+    for tool in ("ip", "tc"):
+        if shutil.which(tool, path=os.pathsep.join(("/usr/sbin", "/sbin", os.environ.get("PATH", "")))) is None:
+            return f"`{tool}` (Debian's iproute2) is not installed"
+    return None
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, timeout=10)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(args)} failed: {done.stderr.strip()}")
+    return done.stdout
+
+
+class Link:
+    def __init__(self) -> None:
+        n = next(_serial)
+        tag = f"{os.getpid() % 100000}x{n}"
+        self.namespace = f"palabre{tag}"
+        self.host_if = f"pb{tag}h"  # interface names are at most 15 characters
+        self.remote_if = f"pb{tag}r"
+        subnet = (os.getpid() + n) % 250 + 1
+        self.host_ip = f"10.213.{subnet}.1"
+        self.remote_ip = f"10.213.{subnet}.2"
+        self._up = False
+
+    def open(self) -> "Link":
+        _run("ip", "netns", "add", self.namespace)
+        self._up = True
+        _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.remote_if)
+        _run("ip", "link", "set", self.remote_if, "netns", self.namespace)
+        _run("ip", "addr", "add", f"{self.host_ip}/24", "dev", self.host_if)
+        _run("ip", "link", "set", self.host_if, "up")
+        self._in_namespace("ip", "addr", "add", f"{self.remote_ip}/24", "dev", self.remote_if)
+        self._in_namespace("ip", "link", "set", self.remote_if, "up")
+        self._in_namespace("ip", "link", "set", "lo", "up")
+        return self
+
+    def close(self) -> None:
+        if not self._up:
+            return
+        self._up = False
+        subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True, timeout=10)
+        subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=10)  # if still there
+
+    def __enter__(self) -> "Link":
+        return self.open()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def command(self, *args: str) -> list[str]:
+        """`args` as a command that runs on the remote side."""
+        return ["ip", "netns", "exec", self.namespace, *args]
+
+    def _in_namespace(self, *args: str) -> str:
+        return _run(*self.command(*args))
+
+    def limit(self, kbit: int) -> None:
+        """Limit both directions to `kbit` kilobits per second (a queue of up to 2 s, then drops)."""
+        shape = ("root", "tbf", "rate", f"{kbit}kbit", "burst", "4kb", "latency", "2s")
+        _run("tc", "qdisc", "replace", "dev", self.host_if, *shape)
+        self._in_namespace("tc", "qdisc", "replace", "dev", self.remote_if, *shape)
+
+    def cut(self) -> None:
+        self._in_namespace("ip", "link", "set", self.remote_if, "down")
+
+    def restore(self) -> None:
+        self._in_namespace("ip", "link", "set", self.remote_if, "up")
+
+    def bytes_to_remote(self) -> int:
+        return int(Path(f"/sys/class/net/{self.host_if}/statistics/tx_bytes").read_text())

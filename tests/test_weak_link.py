@@ -1,0 +1,177 @@
+"""A remote site on a real network path: a stock Yjs client in a network namespace, behind a veth
+pair that the test slows down or cuts (tests/support/netns.py), the server and the people in
+the room on this host. This is the workshop's Mali side: a slow link that sometimes goes away
+without a word (no FIN, no RST), and that must cost only the missing bytes when it comes back.
+
+The remote client is `tests/interop/remote.mjs` (yjs + y-websocket, as in a browser), driven line
+by line; the people in the room are Python clients (`client.connection.BoardClient`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pycrdt import Map
+
+from client.connection import BoardClient
+from tests.support import netns
+from tests.support.server import PalabreProcess
+from tests.support.wait import eventually
+from tests.test_interop import INTEROP, require_node_clients
+
+pytestmark = pytest.mark.node
+
+
+@pytest.fixture
+def link() -> Iterator[netns.Link]:
+    why_not = netns.available()
+    if why_not is not None:
+        pytest.skip(f"needs a network namespace: {why_not}")
+    with netns.Link() as created:
+        yield created
+
+
+class RemoteClient:
+    """`remote.mjs` running on the far side of `link`: send a command, get its JSON answer."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[str] = []
+
+    @classmethod
+    async def start(cls, link: netns.Link, url: str, board: str, timeout: float = 120) -> "RemoteClient":
+        require_node_clients()
+        proc = await asyncio.create_subprocess_exec(
+            *link.command("node", str(INTEROP / "remote.mjs"), "--url", url, "--board", board,
+                          "--timeout", str(timeout), "--sync-timeout", "60"),
+            cwd=INTEROP, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        return cls(proc)
+
+    async def next_event(self, timeout: float) -> dict:
+        assert self.proc.stdout is not None
+        while True:
+            line = (await asyncio.wait_for(self.proc.stdout.readline(), timeout)).decode()
+            if not line:
+                raise AssertionError(f"remote client exited: {''.join(self.lines[-20:])}")
+            self.lines.append(line)
+            if line.startswith("{"):
+                event = json.loads(line)
+                if event.get("ok") is False:
+                    raise AssertionError(f"remote client failed: {event}")
+                return event
+
+    async def ask(self, command: str, timeout: float = 10) -> dict:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(command.encode() + b"\n")
+        await self.proc.stdin.drain()
+        return await self.next_event(timeout)
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+@pytest.fixture
+async def remote_clients() -> AsyncIterator[list[RemoteClient]]:
+    started: list[RemoteClient] = []
+    yield started
+    for remote in started:
+        await remote.stop()
+
+
+def _notes(client: BoardClient) -> Map:
+    return client.doc.get("notes", type=Map)
+
+
+def _count(client: BoardClient, prefix: str) -> int:
+    return sum(1 for key in _notes(client).keys() if key.startswith(prefix))
+
+
+def _present(client: BoardClient, name: str) -> bool:
+    return any(name.encode() in (state or b"") for state in client.awareness.values())
+
+
+async def _fill(client: BoardClient, count: int) -> int:
+    """`count` post-its with a sentence each; returns the board's encoded size."""
+    notes = _notes(client)
+    for k in range(count):
+        notes[f"board-{k}"] = Map({"text": f"Idée {k} : le comité de pilotage se réunit à Diéma — ɲɔgɔn", "x": k, "y": 0})
+    await client.flush()
+    return len(client.doc.get_update())
+
+
+async def test_a_remote_site_joins_a_big_board_over_a_slow_link(
+    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+) -> None:
+    server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "atelier") as room:
+            board_bytes = await _fill(room, 600)
+            link.limit(64)  # 8 KB/s each way: a shared 3G link at a bad hour
+            sent_before = link.bytes_to_remote()
+            remote = await RemoteClient.start(link, server.ws_url, "atelier")
+            remote_clients.append(remote)
+            joined = await remote.next_event(timeout=60)
+            on_the_wire = link.bytes_to_remote() - sent_before
+            assert joined["event"] == "synced" and joined["notes"] == 600, joined
+            # permessage-deflate over the real path: the join costs a fraction of the board
+            # (uncompressed, this board would take longer than a stock client's 30 s patience)
+            assert on_the_wire < board_bytes / 3, (on_the_wire, board_bytes)
+
+            # Both directions still work on the slow link.
+            added = await remote.ask("add mali 5")
+            assert added["event"] == "added"
+            await eventually(lambda: _count(room, "mali-") == 5, "the remote post-its in the room", timeout=20)
+            _notes(room)["evry-0"] = Map({"text": "depuis Évry", "x": 1, "y": 1})
+            seen = await remote.ask("wait evry- 1 20", timeout=30)
+            assert seen["count"] == 1, seen
+    finally:
+        server.stop()
+
+
+async def test_a_cut_link_drops_the_ghost_and_catching_up_costs_only_the_missing_bytes(
+    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+) -> None:
+    keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "2"}
+    server = PalabreProcess(tmp_path / "data", host=link.host_ip, env=keepalive).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "atelier") as room:
+            board_bytes = await _fill(room, 200)
+            remote = await RemoteClient.start(link, server.ws_url, "atelier")
+            remote_clients.append(remote)
+            joined = await remote.next_event(timeout=30)
+            assert joined["notes"] == 200, joined
+            await eventually(lambda: _present(room, "Awa"), "the remote presence in the room", timeout=10)
+
+            link.cut()  # no FIN, no RST: packets just stop, both ways
+            for k in range(10):
+                _notes(room)[f"evry-{k}"] = Map({"text": f"pendant la coupure {k}", "x": k, "y": 3})
+            await room.flush()
+            added = await remote.ask("add mali 10")  # written into a socket that leads nowhere
+            assert added["event"] == "added"
+            # The server's keep-alive notices the silent peer and tells the room it left:
+            # no ghost cursor while the link is down.
+            await eventually(lambda: not _present(room, "Awa"), "the cut client's presence to go", timeout=15)
+            assert _count(room, "mali-") == 0  # nothing arrived while cut
+
+            sent_before = link.bytes_to_remote()
+            link.restore()
+            caught_up = await remote.ask("wait evry- 10 45", timeout=60)
+            assert caught_up["count"] == 10, caught_up
+            await eventually(lambda: _count(room, "mali-") == 10, "the offline post-its in the room", timeout=30)
+            await eventually(lambda: _present(room, "Awa"), "the remote presence back", timeout=10)
+            state = await remote.ask("state")
+            assert state["notes"] == 220 and state["connected"] and state["synced"], state
+            assert state["closes"], "the remote client should have reconnected"
+            catch_up = link.bytes_to_remote() - sent_before
+            # What crossed the link after it came back: the 10 missing post-its, the sync and
+            # presence messages, TCP's retries of the dead connection; not the 200-post-it board.
+            assert catch_up < board_bytes / 4, (catch_up, board_bytes)
+    finally:
+        server.stop()
