@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 
 REMOTE_TIMEOUT = 30.0  # y-protocols' outdatedTimeout
+# Removals remembered for receivers catching up; one behind for longer than that many removals
+# sees a few ghosts until its own 30 s timeout clears them.
+REMOVALS_KEPT = 1024
 
 
 class Presence:
@@ -56,6 +59,7 @@ class Presence:
         self._remote_timeout = remote_timeout
         self._remote_renewed: dict[int, float] = {}  # remote client id → loop time of its last state
         self._sweep_handle: asyncio.TimerHandle | None = None
+        self._removed_at: dict[int, float] = {}  # client id → loop time of its removal, oldest first
 
     def __len__(self) -> int:
         return len(self._states)
@@ -73,6 +77,7 @@ class Presence:
             self._remote_renewed.pop(entry.client_id, None)  # it is here now
             if entry.removed:
                 self._states.pop(entry.client_id, None)
+                self._note_removal(entry.client_id)
                 owner = self._owners.pop(entry.client_id, None)
                 if owner is not None:
                     owner.awareness_ids.discard(entry.client_id)
@@ -100,6 +105,7 @@ class Presence:
             self._clocks[entry.client_id] = entry.clock
             if entry.removed:
                 self._states.pop(entry.client_id, None)
+                self._note_removal(entry.client_id)
                 self._remote_renewed.pop(entry.client_id, None)
             else:
                 self._states[entry.client_id] = entry
@@ -134,9 +140,25 @@ class Presence:
             self._states.pop(client_id, None)
             clock = self._clocks.get(client_id, 0) + 1
             self._clocks[client_id] = clock
+            self._note_removal(client_id)
             self._pending[client_id] = AwarenessEntry(client_id, clock, b"null").encode()
         conn.awareness_ids.clear()
         self._schedule(0)
+
+    def _note_removal(self, client_id: int) -> None:
+        self._removed_at.pop(client_id, None)
+        self._removed_at[client_id] = asyncio.get_running_loop().time()
+        if len(self._removed_at) > REMOVALS_KEPT:
+            del self._removed_at[next(iter(self._removed_at))]
+
+    def changed_since(self, since: float) -> bytes | None:
+        """Everyone's presence and the removals made since `since` (loop time): for a receiver
+        that missed the batches meanwhile (a slow link catching up, see rooms.py). Unchanged
+        states carry the clock it has already seen and change nothing on its side."""
+        entries = [entry.encode() for entry in self._states.values()]
+        entries += [AwarenessEntry(client_id, self._clocks[client_id], b"null").encode()
+                    for client_id, at in self._removed_at.items() if at >= since and client_id not in self._states]
+        return encode_awareness(entries) if entries else None
 
     def _remote_out(self, encoded: list[bytes]) -> None:
         self._local_broadcast(encode_awareness(encoded))

@@ -18,9 +18,11 @@ _FALLBACK_QUEUE = 1024  # messages, when not running on PalabreProtocol (e.g. a 
 
 class Connection:
     """Sends never block the room: they go straight to the socket buffer (PalabreProtocol), or to
-    a bounded queue drained by a task. A receiver that falls too far behind is closed."""
+    a bounded queue drained by a task. A receiver that falls behind is not relayed to until it
+    has drained, then caught up in one diff (rooms.py); one that reads nothing is closed."""
 
-    __slots__ = ("ws", "board", "transport", "awareness_ids", "limit", "_queue", "_sender", "closed")
+    __slots__ = ("ws", "board", "transport", "awareness_ids", "limit", "_queue", "_sender", "closed",
+                 "behind", "behind_since", "backlog", "backlog_moved")
 
     def __init__(self, ws: WebSocket, board: str, limit: RateLimit) -> None:
         self.ws = ws
@@ -32,6 +34,13 @@ class Connection:
         self._queue: asyncio.Queue[bytes] | None = None
         self._sender: asyncio.Task[None] | None = None
         self.closed = False
+        # While its backlog drains, relays to it are skipped (rooms.py): `behind` is a state
+        # vector of the board it is known to have, `behind_since` the loop time it fell behind,
+        # `backlog` its smallest backlog seen since, `backlog_moved` when that last shrank.
+        self.behind: bytes | None = None
+        self.behind_since = 0.0
+        self.backlog = 0
+        self.backlog_moved = 0.0
 
     def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
         """Send (payload, frame) pairs now, in one socket write when possible; `largest` is the

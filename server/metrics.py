@@ -22,6 +22,8 @@ class Metrics:
         self.board_unloads = 0
         self.guard_restarts = 0
         self.slow_clients_dropped = 0
+        self.receivers_behind = 0  # times a receiver's backlog paused its relays
+        self.catch_ups = 0  # catch-up diffs sent once such a backlog drained
         self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
         self.gauges: dict[str, Callable[[], float]] = {}
         self.counters: dict[str, Callable[[], float]] = {}  # read at render time, like gauges
@@ -46,6 +48,9 @@ class Metrics:
         emit("guard_restarts_total", "counter", "guard worker restarts (crash or timeout)", self.guard_restarts)
         emit("slow_clients_dropped_total", "counter", "connections closed for a full send buffer",
              self.slow_clients_dropped)
+        emit("receivers_behind_total", "counter", "times a slow receiver's backlog paused relays to it",
+             self.receivers_behind)
+        emit("catch_ups_total", "counter", "catch-up diffs sent to receivers whose backlog drained", self.catch_ups)
         for reason in sorted(self.rejected) or ["none"]:
             emit("rejected_messages_total", "counter", "messages refused, by reason",
                  self.rejected.get(reason, 0), f'{{reason="{reason}"}}')

@@ -30,14 +30,17 @@ from server.guard import Guard
 from server.metrics import METRICS
 from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
 from server.settings import Settings
+from server.splitting import split_update
 from server.storage.base import Storage, StorageError, build_doc
-from server.transport import encode_frame
+from server.transport import CLOSE_TOO_SLOW, encode_frame
 
 log = logging.getLogger("palabre.rooms")
 
 # A room remembers the exact sequence of updates its Doc was built from (see Room.history);
 # past this many it rebuilds the Doc from one encoded state to keep that list short.
 REBASE_AFTER = 5000
+EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
+BACKLOG_CHECK_SECONDS = 0.25  # how often receivers' backlogs are checked while relays flow
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -89,6 +92,8 @@ class Room:
         self._idle: asyncio.TimerHandle | None = None
         self.version = next(_versions)  # changes with every applied update (render cache key)
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
+        self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
+        self._backlog_check: asyncio.TimerHandle | None = None  # see "receivers on slow links"
         self._phase = self._watch_phase()
 
     def _watch_phase(self) -> object:
@@ -179,11 +184,14 @@ class Room:
         log lacks: the room is dropped (see ws.py); clients reconnect, the board reloads from the
         log and their sync sends the update again."""
         self._apply(update)
+        self._unrelayed += 1
         try:
             await self.storage.append(self.board, update)
         except StorageError:
             self.diverged = True
             raise
+        finally:
+            self._unrelayed -= 1
         self._relay(update, sender, relay)
 
     def _relay(self, update: bytes, sender: Connection | None, relay: bytes | None) -> None:
@@ -259,12 +267,14 @@ class Room:
         outgoing, self._outgoing = self._outgoing, []
         if not outgoing:
             return
+        if self._backlog_check is None:
+            self._watch_backlogs()
         sent = 0
         if len(outgoing) == 1:
             payload, frame, exclude = outgoing[0]
             messages, largest = [(payload, frame)], len(payload)
             for conn in self.connections:
-                if conn is not exclude:
+                if conn is not exclude and conn.behind is None:
                     conn.write(messages, largest)
                     sent += 1
             METRICS.bytes_out += sent * len(payload)
@@ -272,7 +282,7 @@ class Room:
             largest = max(len(p) for p, _, _ in outgoing)
             for conn in self.connections:
                 mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
-                if mine:
+                if mine and conn.behind is None:
                     conn.write(mine, largest)
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
@@ -285,6 +295,74 @@ class Room:
         METRICS.messages_out += 1
         METRICS.bytes_out += len(payload)
 
+    # --- receivers on slow links --------------------------------------------------------------
+    #
+    # Relaying every move to a receiver that cannot keep up only shows it the board later and
+    # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
+    # A receiver with more than `relay_backlog_bytes` written and not yet acknowledged (checked
+    # every BACKLOG_CHECK_SECONDS while relays flow, and at once when the transport's own buffer
+    # fills) is "behind": nothing is relayed to it until its backlog drains to a quarter of that;
+    # then it gets one diff against the state it had, which carries each post-it's latest
+    # position rather than every move on the way, and the presence that changed meanwhile.
+    # Direct answers (sync) still go to it. One whose backlog does not shrink at all for
+    # `ping_timeout` seconds reads nothing (a stalled client, not a slow link): closed, 4408.
+
+    def _watch_backlogs(self) -> None:
+        if self._backlog_check is None:
+            loop = asyncio.get_running_loop()
+            self._backlog_check = loop.call_later(BACKLOG_CHECK_SECONDS, self._check_backlogs)
+
+    def _check_backlogs(self) -> None:
+        self._backlog_check = None
+        high = self.settings.relay_backlog_bytes
+        now = asyncio.get_running_loop().time()
+        anyone_behind = False
+        for conn in list(self.connections):
+            if conn.transport is None or conn.closed:
+                continue
+            queued = conn.transport.queued_bytes()
+            if conn.behind is None:
+                if queued > high:
+                    self._fall_behind(conn)
+            elif queued <= high // 4:
+                self._catch_up(conn)
+            elif queued < conn.backlog:
+                conn.backlog, conn.backlog_moved = queued, now
+            elif now - conn.backlog_moved > self.settings.ping_timeout:
+                self._drop_stalled(conn, now - conn.backlog_moved)
+            anyone_behind = anyone_behind or conn.behind is not None
+        if anyone_behind:  # otherwise the next relay starts the checks again
+            self._watch_backlogs()
+
+    def _fall_behind(self, conn: Connection) -> None:
+        if conn.behind is not None:
+            return
+        self.flush()  # first: what is pending for it goes out, so the doc's state is what it has
+        conn.behind = self.doc.get_state() if not self._unrelayed else EMPTY_STATE_VECTOR
+        conn.behind_since = conn.backlog_moved = asyncio.get_running_loop().time()
+        conn.backlog = 1 << 62  # not measured yet
+        METRICS.receivers_behind += 1
+        self._watch_backlogs()
+
+    def _drop_stalled(self, conn: Connection, stalled: float) -> None:
+        """Behind and reading nothing at all: a slow link drains, this one does not."""
+        METRICS.slow_clients_dropped += 1
+        self.log.info("closing a receiver that read nothing for %.0f s", stalled)
+        asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, f"too slow: read nothing for {stalled:.0f} s"))
+
+    def _catch_up(self, conn: Connection) -> None:
+        state, conn.behind = conn.behind, None
+        if state is None:
+            return
+        diff = self.doc.get_update(state)
+        if diff != EMPTY_UPDATE:
+            for piece in split_update(diff, self.settings.sync_chunk_bytes):
+                self.send_to(conn, encode_update(piece))
+        presence = self.presence.changed_since(conn.behind_since)
+        if presence is not None:
+            self.send_to(conn, presence)
+        METRICS.catch_ups += 1
+
     # --- connections -----------------------------------------------------------------------
 
     def add(self, conn: Connection) -> None:
@@ -292,9 +370,13 @@ class Room:
             self._idle.cancel()
             self._idle = None
         self.connections.add(conn)
+        if conn.transport is not None:
+            conn.transport.on_pause = functools.partial(self._fall_behind, conn)
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
+        if conn.transport is not None:
+            conn.transport.on_pause = None
         self.presence.remove_connection(conn)
 
     # --- compaction --------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from server.transport import PalabreProtocol
 
 def uvicorn_config(settings: Settings) -> uvicorn.Config:
     protocol = PalabreProtocol.configure(
-        deflate_min_bytes=settings.deflate_min_bytes, send_queue_bytes=settings.send_queue_bytes
+        deflate_min_bytes=settings.deflate_min_bytes, send_queue_bytes=settings.send_queue_bytes,
+        relay_backlog_bytes=settings.relay_backlog_bytes,
     )
     return uvicorn.Config(
         create_app(settings),

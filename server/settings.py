@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     rate_burst_messages: int = Field(default=1000, ge=1)
     rate_bytes_per_second: float = Field(default=4.0 * MiB, gt=0)
     send_queue_bytes: int = Field(default=16 * MiB, ge=64 * 1024, description="per-connection outgoing buffer")
+    # A receiver with this many bytes not yet sent (a slow link) is no longer relayed each update:
+    # once its backlog drains it gets one diff of everything it missed (docs/server.md).
+    relay_backlog_bytes: int = Field(default=16 * 1024, ge=4 * 1024)
     max_awareness_state_bytes: int = Field(default=64 * 1024, ge=256)
 
     # Keep-alive: stock clients drop a socket that is silent for 30 s.

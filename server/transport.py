@@ -14,14 +14,23 @@
    the server inflate every move. Without a client context they apply their 1 KiB threshold:
    a move goes out plain, a large offline edit is still compressed (each message on its own).
    The server → client direction keeps its context, so joins stay ~5× smaller.
-3. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
+3. Flow control for receivers on slow links: `queued_bytes()` is what was written to the
+   connection and not yet acknowledged by the peer (the kernel's send queue, SIOCOUTQ, plus the
+   transport's buffer), which on a slow link holds the backlog; and `pause_writing` (the
+   transport's own buffer passed `relay_backlog_bytes` at once, e.g. a large sync) is passed on
+   to `on_pause`. The room uses both to stop relaying to a receiver that cannot keep up and to
+   send it one catch-up diff once its backlog has drained (see rooms.py).
+4. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
    (websockets alone would send 1009), and a receiver that cannot keep up (its send buffer
    grows past `send_queue_bytes`) is closed with 4408 instead of slowing the room.
 """
 
 from __future__ import annotations
 
+import fcntl
 import struct
+import termios
+from collections.abc import Callable
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -63,12 +72,15 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # Set by `configure` from the settings before uvicorn starts.
     deflate_min_bytes: int = 1024
     send_queue_bytes: int = 16 * 1024 * 1024
+    relay_backlog_bytes: int = 16 * 1024
 
     @classmethod
-    def configure(cls, *, deflate_min_bytes: int, send_queue_bytes: int) -> type["PalabreProtocol"]:
+    def configure(cls, *, deflate_min_bytes: int, send_queue_bytes: int,
+                  relay_backlog_bytes: int) -> type["PalabreProtocol"]:
         return type("ConfiguredPalabreProtocol", (cls,), {
             "deflate_min_bytes": deflate_min_bytes,
             "send_queue_bytes": send_queue_bytes,
+            "relay_backlog_bytes": relay_backlog_bytes,
         })
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -90,6 +102,32 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             and not self.disconnected
             and not self.transport.is_closing()
         )
+
+    # Called when the transport's buffer passes relay_backlog_bytes (the room stops relaying).
+    on_pause: Callable[[], None] | None = None
+
+    _fd = -1
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        transport.set_write_buffer_limits(high=self.relay_backlog_bytes, low=self.relay_backlog_bytes // 4)
+        sock = transport.get_extra_info("socket")
+        self._fd = sock.fileno() if sock is not None else -1
+
+    def queued_bytes(self) -> int:
+        """Bytes written to this connection that the peer has not acknowledged yet."""
+        queued = self.transport.get_write_buffer_size()
+        if self._fd >= 0 and not self.transport.is_closing():
+            try:
+                queued += struct.unpack("i", fcntl.ioctl(self._fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+            except OSError:
+                pass
+        return queued
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self.on_pause is not None:
+            self.on_pause()
 
     def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int) -> bool:
         """Send (payload, encode_frame(payload)) pairs in one socket write; `largest` is the

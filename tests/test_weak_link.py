@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -173,5 +174,62 @@ async def test_a_cut_link_drops_the_ghost_and_catching_up_costs_only_the_missing
             # What crossed the link after it came back: the 10 missing post-its, the sync and
             # presence messages, TCP's retries of the dead connection; not the 200-post-it board.
             assert catch_up < board_bytes / 4, (catch_up, board_bytes)
+    finally:
+        server.stop()
+
+
+def _metric(server: PalabreProcess, name: str) -> float:
+    with urllib.request.urlopen(server.http_url + "/metrics", timeout=5) as response:
+        for line in response.read().decode().splitlines():
+            if line.startswith(name + " "):
+                return float(line.split()[1])
+    raise AssertionError(f"{name} not in /metrics")
+
+
+async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
+    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+) -> None:
+    """The room moves post-its at about three times what the link carries. Relaying every move
+    would show the far side the board later and later (and the backlog outlives the moves by
+    many seconds); the server instead pauses relays to it while its backlog drains and sends one
+    catch-up diff, so it sees the latest positions soon after the moves stop, for fewer bytes."""
+    server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "atelier") as room:
+            notes = _notes(room)
+            for k in range(5):
+                notes[f"p{k}"] = Map({"x": 0, "y": 0, "text": f"post-it {k}"})
+            notes["clock"] = Map({"moves": 0})
+            await room.flush()
+            link.limit(32)  # 4 KB/s each way
+            remote = await RemoteClient.start(link, server.ws_url, "atelier")
+            remote_clients.append(remote)
+            await remote.next_event(timeout=30)
+
+            sent_before, received_before = link.bytes_to_remote(), _metric(server, "palabre_bytes_in_total")
+            loop = asyncio.get_running_loop()
+            moves, end = 0, loop.time() + 8
+            while loop.time() < end:  # ~200 moves a second, ~11 KB/s of updates
+                for _ in range(20):
+                    moves += 1
+                    with room.doc.transaction():
+                        note = notes[f"p{moves % 5}"]
+                        note["x"], note["y"] = moves, -moves
+                notes["clock"]["moves"] = moves
+                await asyncio.sleep(0.1)
+            await room.flush()
+            stream = _metric(server, "palabre_bytes_in_total") - received_before
+
+            latest = await remote.ask(f"until clock moves {moves} 40", timeout=50)
+            assert latest["value"] == moves, latest
+            assert latest["ms"] < 10_000, f"the far side saw the last move {latest['ms']} ms after it was made"
+            assert latest["closes"] == [], "the slow client was dropped"
+            assert _metric(server, "palabre_catch_ups_total") >= 1
+            on_the_wire = link.bytes_to_remote() - sent_before
+            assert on_the_wire < 0.75 * stream, (on_the_wire, stream)
+            final = {f"p{k}": notes[f"p{k}"]["x"] for k in range(5)}
+            for key, x in final.items():
+                seen = await remote.ask(f"field {key} x")
+                assert seen["value"] == x, (key, seen, x)
     finally:
         server.stop()

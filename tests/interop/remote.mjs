@@ -3,6 +3,8 @@
 // presence, then answers commands, one JSON line each:
 //   add PREFIX COUNT             add COUNT post-its with ids PREFIX-<k>
 //   wait PREFIX COUNT SECONDS    wait until it has COUNT post-its whose id starts with PREFIX
+//   field ID NAME                the value of post-it ID's field NAME (null if absent)
+//   until ID NAME VALUE SECONDS  wait until that field is at least VALUE; how long it took
 //   state                        what it has: post-its, connected, synced, closes
 //   quit                         leave politely and exit
 // Usage: --url --board [--name Awa] [--sync-timeout 20]
@@ -44,6 +46,15 @@ run(async opts => {
     } else if (command === 'wait') {
       const seen = await waitPrefix(client, args[0], num(args[1]), num(args[2]))
       emit({ event: 'seen', prefix: args[0], count: seen, ...state(client) })
+    } else if (command === 'until') {
+      const [id, name, value, seconds] = [args[0], args[1], num(args[2]), num(args[3])]
+      const field = () => client.doc.getMap('notes').get(id)?.get?.(name) ?? null
+      const start = Date.now()
+      while (!(field() >= value) && Date.now() - start < seconds * 1000) await new Promise(resolve => setTimeout(resolve, 20))
+      emit({ event: 'until', value: field(), ms: Date.now() - start, ...state(client) })
+    } else if (command === 'field') {
+      const note = client.doc.getMap('notes').get(args[0])
+      emit({ event: 'field', value: note?.get?.(args[1]) ?? null })
     } else if (command === 'state') {
       emit({ event: 'state', ...state(client) })
     } else if (command === 'quit') {

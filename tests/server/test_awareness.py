@@ -92,3 +92,22 @@ async def test_a_client_back_from_a_cut_link_is_told_of_its_removal_and_shown_ag
         assert len(told) == 1
     finally:
         presence.close()
+
+
+async def test_a_receiver_catching_up_gets_current_presence_and_the_removals_it_missed() -> None:
+    presence = Presence(lambda _: None, 0.0)
+    try:
+        early, stays, leaves = _Conn(), _Conn(), _Conn()
+        presence.apply(early, [_state(1, 0)])
+        presence.remove_connection(early)  # gone before the receiver fell behind
+        await asyncio.sleep(0.01)
+        since = asyncio.get_running_loop().time()
+        presence.apply(stays, [_state(2, 0)])
+        presence.apply(leaves, [_state(3, 0)])
+        presence.remove_connection(leaves)  # gone while the receiver was behind
+        message = presence.changed_since(since)
+        assert message is not None
+        got = {(e.client_id, e.clock, e.removed) for e in _entries(message)}
+        assert got == {(2, 0, False), (3, 1, True)}
+    finally:
+        presence.close()

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from pycrdt import Doc, Map
 
-from server.protocol import encode_update
+from server import rooms as rooms_module
+from server.metrics import METRICS
+from server.protocol import KIND_UPDATE, encode_update, parse_message
 from server.rooms import Rooms, UnknownBoard
 from server.settings import Settings
 from server.storage.base import StorageError, StoredBoard
@@ -180,6 +182,8 @@ class Recorder:
     """A receiver that records each socket write: how many messages went out together."""
 
     closed = False
+    behind = None
+    transport = None
 
     def __init__(self) -> None:
         self.writes: list[list[bytes]] = []
@@ -225,3 +229,66 @@ async def test_a_held_update_that_is_cancelled_does_not_cancel_the_others(storag
     await staying
     assert leaving.cancelled()
     assert set(room.doc.get("notes", type=Map).to_py()) == {"first", "staying"}
+
+
+class SlowReceiver(Recorder):
+    """A receiver on a slow link: `queued` is what it has been sent and not acknowledged yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.behind: bytes | None = None
+        self.behind_since = 0.0
+        self.queued = 0
+        self.transport = self  # type: ignore[assignment]
+
+    def queued_bytes(self) -> int:
+        return self.queued
+
+
+def _move(doc: Doc, x: int) -> bytes:
+    before = doc.get_state()
+    doc.get("notes", type=Map)["n"]["x"] = x
+    return doc.get_update(before)
+
+
+async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_move(
+    storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
+    room = await rooms.get("b")
+    fast, slow = Recorder(), SlowReceiver()
+    room.connections.update({fast, slow})  # type: ignore[arg-type]
+    writer = Doc()
+    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    first = writer.get_update()
+    await room.receive_update(first, sender=None)
+    await asyncio.sleep(0)
+    assert fast.writes == slow.writes == [[encode_update(first)]]
+
+    behind_before = METRICS.receivers_behind
+    slow.queued = 10 * 4096  # its link stalls: the backlog grows past relay_backlog_bytes
+    await asyncio.sleep(0.05)
+    assert METRICS.receivers_behind == behind_before + 1 and slow.behind is not None
+    moves = [_move(writer, x) for x in range(1, 41)]
+    for move in moves:
+        await room.receive_update(move, sender=None)
+    await asyncio.sleep(0)
+    assert len(fast.writes) == 41 and len(slow.writes) == 1  # nothing relayed to it meanwhile
+
+    slow.queued = 1000  # drained below a quarter of the limit
+    await asyncio.sleep(0.05)
+    assert slow.behind is None and len(slow.writes) == 2
+    [catch_up] = slow.writes[1]
+    message = parse_message(catch_up)
+    assert message.kind == KIND_UPDATE
+    assert len(catch_up) < sum(len(encode_update(m)) for m in moves) / 4  # the result, not the moves
+    seen = Doc()
+    seen.apply_update(first)
+    seen.apply_update(message.payload)
+    assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
+    assert seen.get("notes", type=Map)["n"]["x"] == 40
+
+    await room.receive_update(_move(writer, 41), sender=None)  # caught up: relayed again
+    await asyncio.sleep(0)
+    assert len(slow.writes) == 3

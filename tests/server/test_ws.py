@@ -203,10 +203,12 @@ async def test_poison_updates_never_reach_the_board(palabre: PalabreProcess) -> 
 
 
 async def test_a_reader_that_does_not_read_is_dropped_not_waited_for(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """A stalled receiver's buffer fills up: it is closed (4408) and the room goes on."""
+    """A stalled receiver stops being relayed to once its backlog passes relay_backlog_bytes
+    (the room goes on at full speed); reading nothing for ping_timeout seconds, it is closed
+    (4408)."""
     import socket
 
-    server = PalabreProcess(tmp_path / "d", env={"PALABRE_SEND_QUEUE_BYTES": "65536"}).start()
+    server = PalabreProcess(tmp_path / "d", env={"PALABRE_PING_TIMEOUT": "2"}).start()
     try:
         stalled = socket.create_connection(("127.0.0.1", server.port))
         stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -220,7 +222,14 @@ async def test_a_reader_that_does_not_read_is_dropped_not_waited_for(tmp_path) -
             await eventually(lambda: len(_notes(reader)) == 400, timeout=20)
             async with httpx.AsyncClient(base_url=server.http_url) as http:
                 metrics = (await http.get("/metrics")).text
+                assert "palabre_receivers_behind_total 1" in metrics
+                for _ in range(100):
+                    metrics = (await http.get("/metrics")).text
+                    if "palabre_slow_clients_dropped_total 1" in metrics:
+                        break
+                    await asyncio.sleep(0.1)
         assert "palabre_slow_clients_dropped_total 1" in metrics
+        assert "palabre_connections 2" in metrics  # the writer and the reader stay
         stalled.close()
     finally:
         server.stop()
