@@ -20,7 +20,9 @@
    transport's own buffer passed `relay_backlog_bytes` at once, e.g. a large sync) is passed on
    to `on_pause`. The room uses both to stop relaying to a receiver that cannot keep up and to
    send it one catch-up diff once its backlog has drained (see rooms.py).
-4. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
+4. Keep-alive that tells a slow link from a dead one: a pong that is late while the peer's data
+   keeps arriving does not drop the connection (`keepalive_timeout`).
+5. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
    (websockets alone would send 1009), and a receiver that cannot keep up (its send buffer
    grows past `send_queue_bytes`) is closed with 4408 instead of slowing the room.
 """
@@ -203,7 +205,21 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             self.read_paused = True
             self.transport.pause_reading()
 
+    _heard = 0.0  # loop time data last arrived from the peer
+
+    def keepalive_timeout(self) -> None:
+        """A peer whose pong is late while it is sending us data is alive: on a slow link its
+        pong waits behind that data (a large offline edit takes minutes to upload at 16 kbit/s,
+        and dropping it mid-way would make it start again, for ever). So the deadline moves
+        to `ping_timeout` after the last bytes received; only a peer silent that long is dropped."""
+        silent = self.loop.time() - self._heard
+        if self.ping_timeout is not None and silent < self.ping_timeout and not self.close_sent:
+            self.pong_timer = self.loop.call_later(self.ping_timeout - silent, self.keepalive_timeout)
+            return
+        super().keepalive_timeout()
+
     def data_received(self, data: bytes) -> None:
+        self._heard = self.loop.time()
         if self._discard_until:
             self._linger()
             return

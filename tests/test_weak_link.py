@@ -233,3 +233,28 @@ async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
                 assert seen["value"] == x, (key, seen, x)
     finally:
         server.stop()
+
+
+async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_off(
+    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+) -> None:
+    """A participant wrote 200 post-its offline; back on a 16 kbit/s link, uploading them takes
+    longer than the keep-alive allows for a pong (here 1 + 3 s), and the client's pong waits
+    behind the upload. The server must not take that for a dead peer: cut off, the client would
+    reconnect and start the upload again, for ever."""
+    keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "3"}
+    server = PalabreProcess(tmp_path / "data", host=link.host_ip, env=keepalive).start()
+    try:
+        async with BoardClient.connect(server.ws_url, "atelier") as room:
+            link.limit(16, queue_seconds=30)  # 2 KB/s each way, deep buffers: slow, not lossy
+            remote = await RemoteClient.start(link, server.ws_url, "atelier")
+            remote_clients.append(remote)
+            await remote.next_event(timeout=30)
+            await remote.ask("disconnect")
+            await remote.ask("add hors-ligne 200 100")  # ~28 KB of update: ~15 s at 2 KB/s
+            await remote.ask("connect")
+            await eventually(lambda: _count(room, "hors-ligne-") == 200, "the offline post-its in the room", timeout=90)
+            state = await remote.ask("state")
+            assert len(state["closes"]) == 1, f"cut off during the upload: {state['closes']}"  # only its own disconnect
+    finally:
+        server.stop()

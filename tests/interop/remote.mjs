@@ -1,7 +1,8 @@
 // A stock Yjs client driven line by line on stdin, for tests that change the network under it
 // (tests/test_weak_link.py runs it inside a network namespace). It connects, syncs, shows a
 // presence, then answers commands, one JSON line each:
-//   add PREFIX COUNT             add COUNT post-its with ids PREFIX-<k>
+//   add PREFIX COUNT [CHARS]     add COUNT post-its with ids PREFIX-<k> (and CHARS random characters of text)
+//   disconnect / connect         go offline (provider.disconnect()) / come back
 //   wait PREFIX COUNT SECONDS    wait until it has COUNT post-its whose id starts with PREFIX
 //   field ID NAME                the value of post-it ID's field NAME (null if absent)
 //   until ID NAME VALUE SECONDS  wait until that field is at least VALUE; how long it took
@@ -9,6 +10,7 @@
 //   quit                         leave politely and exit
 // Usage: --url --board [--name Awa] [--sync-timeout 20]
 import { createInterface } from 'node:readline'
+import { randomBytes } from 'node:crypto'
 import { run, num, emit, openClient, waitSynced, putNote, closeAll } from './lib.mjs'
 
 const countPrefix = (doc, prefix) => [...doc.getMap('notes').keys()].filter(id => id.startsWith(prefix)).length
@@ -40,9 +42,16 @@ run(async opts => {
   for await (const line of createInterface({ input: process.stdin })) {
     const [command, ...args] = line.trim().split(/\s+/)
     if (command === 'add') {
-      const [prefix, count] = [args[0], num(args[1])]
-      for (let k = 0; k < count; k++) putNote(client.doc, `${prefix}-${k}`, { text: `${prefix} ${k} — ɛ ɔ ɲ ŋ`, x: k, y: 2 })
+      const [prefix, count, chars] = [args[0], num(args[1]), num(args[2] ?? 0)]
+      const text = k => `${prefix} ${k} — ɛ ɔ ɲ ŋ ` + randomBytes(chars).toString('base64').slice(0, chars)
+      for (let k = 0; k < count; k++) putNote(client.doc, `${prefix}-${k}`, { text: text(k), x: k, y: 2 })
       emit({ event: 'added', ...state(client) })
+    } else if (command === 'disconnect') {
+      client.provider.disconnect()
+      emit({ event: 'disconnected', ...state(client) })
+    } else if (command === 'connect') {
+      client.provider.connect()
+      emit({ event: 'connecting', ...state(client) })
     } else if (command === 'wait') {
       const seen = await waitPrefix(client, args[0], num(args[1]), num(args[2]))
       emit({ event: 'seen', prefix: args[0], count: seen, ...state(client) })

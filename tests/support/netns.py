@@ -89,9 +89,10 @@ class Link:
     def _in_namespace(self, *args: str) -> str:
         return _run(*self.command(*args))
 
-    def limit(self, kbit: int) -> None:
-        """Limit both directions to `kbit` kilobits per second (a queue of up to 2 s, then drops)."""
-        shape = ("root", "tbf", "rate", f"{kbit}kbit", "burst", "4kb", "latency", "2s")
+    def limit(self, kbit: int, queue_seconds: float = 2) -> None:
+        """Limit both directions to `kbit` kilobits per second: packets queue for up to
+        `queue_seconds` (a mobile network's deep buffers), then are dropped."""
+        shape = ("root", "tbf", "rate", f"{kbit}kbit", "burst", "4kb", "latency", f"{queue_seconds:g}s")
         _run("tc", "qdisc", "replace", "dev", self.host_if, *shape)
         self._in_namespace("tc", "qdisc", "replace", "dev", self.remote_if, *shape)
 
