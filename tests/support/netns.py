@@ -60,6 +60,14 @@ class Link:
     def open(self) -> "Link":
         _run("ip", "netns", "add", self.namespace)
         self._up = True
+        try:
+            self._wire()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def _wire(self) -> None:
         _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.remote_if)
         _run("ip", "link", "set", self.remote_if, "netns", self.namespace)
         _run("ip", "addr", "add", f"{self.host_ip}/24", "dev", self.host_if)
@@ -67,7 +75,6 @@ class Link:
         self._in_namespace("ip", "addr", "add", f"{self.remote_ip}/24", "dev", self.remote_if)
         self._in_namespace("ip", "link", "set", self.remote_if, "up")
         self._in_namespace("ip", "link", "set", "lo", "up")
-        return self
 
     def close(self) -> None:
         if not self._up:
