@@ -40,7 +40,7 @@ log = logging.getLogger("palabre.rooms")
 # past this many it rebuilds the Doc from one encoded state to keep that list short.
 REBASE_AFTER = 5000
 EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
-BACKLOG_CHECK_SECONDS = 0.25  # how often receivers' backlogs are checked while relays flow
+BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checked
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -93,7 +93,8 @@ class Room:
         self.version = next(_versions)  # changes with every applied update (render cache key)
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
         self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
-        self._backlog_check: asyncio.TimerHandle | None = None  # see "receivers on slow links"
+        self._next_backlog_check = 0.0  # loop time; see "receivers on slow links"
+        self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
 
     def _watch_phase(self) -> object:
@@ -267,8 +268,6 @@ class Room:
         outgoing, self._outgoing = self._outgoing, []
         if not outgoing:
             return
-        if self._backlog_check is None:
-            self._watch_backlogs()
         sent = 0
         if len(outgoing) == 1:
             payload, frame, exclude = outgoing[0]
@@ -287,6 +286,8 @@ class Room:
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent
+        if asyncio.get_running_loop().time() >= self._next_backlog_check:
+            self._check_backlogs()
 
     def send_to(self, conn: Connection, payload: bytes) -> None:
         """Send to one connection now, after whatever was relayed before (order is kept)."""
@@ -300,22 +301,19 @@ class Room:
     # Relaying every move to a receiver that cannot keep up only shows it the board later and
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
     # A receiver with more than `relay_backlog_bytes` written and not yet acknowledged (checked
-    # every BACKLOG_CHECK_SECONDS while relays flow, and at once when the transport's own buffer
-    # fills) is "behind": nothing is relayed to it until its backlog drains to a quarter of that;
-    # then it gets one diff against the state it had, which carries each post-it's latest
-    # position rather than every move on the way, and the presence that changed meanwhile.
-    # Direct answers (sync) still go to it. One whose backlog does not shrink at all for
-    # `ping_timeout` seconds reads nothing (a stalled client, not a slow link): closed, 4408.
-
-    def _watch_backlogs(self) -> None:
-        if self._backlog_check is None:
-            loop = asyncio.get_running_loop()
-            self._backlog_check = loop.call_later(BACKLOG_CHECK_SECONDS, self._check_backlogs)
+    # after a relay at most every BACKLOG_CHECK_SECONDS, and at once when the transport's own
+    # buffer fills) is "behind": nothing is relayed to it until its backlog drains to a quarter
+    # of that (then checked on a timer, which runs only while someone is behind); then it gets
+    # one diff against the state it had, which carries each post-it's latest position rather
+    # than every move on the way, and the presence that changed meanwhile. Direct answers
+    # (sync) still go to it. One whose backlog does not shrink at all for `ping_timeout`
+    # seconds reads nothing (a stalled client, not a slow link): closed, 4408.
 
     def _check_backlogs(self) -> None:
-        self._backlog_check = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._next_backlog_check = now + BACKLOG_CHECK_SECONDS
         high = self.settings.relay_backlog_bytes
-        now = asyncio.get_running_loop().time()
         anyone_behind = False
         for conn in list(self.connections):
             if conn.transport is None or conn.closed:
@@ -331,13 +329,25 @@ class Room:
             elif now - conn.backlog_moved > self.settings.ping_timeout:
                 self._drop_stalled(conn, now - conn.backlog_moved)
             anyone_behind = anyone_behind or conn.behind is not None
-        if anyone_behind:  # otherwise the next relay starts the checks again
+        if anyone_behind:
             self._watch_backlogs()
+
+    def _watch_backlogs(self) -> None:
+        """Check again soon even if nothing is relayed meanwhile (someone is behind)."""
+        if self._backlog_timer is None:
+            loop = asyncio.get_running_loop()
+            self._backlog_timer = loop.call_later(BACKLOG_CHECK_SECONDS, self._backlog_timer_fired)
+
+    def _backlog_timer_fired(self) -> None:
+        self._backlog_timer = None
+        self._check_backlogs()
 
     def _fall_behind(self, conn: Connection) -> None:
         if conn.behind is not None:
             return
         self.flush()  # first: what is pending for it goes out, so the doc's state is what it has
+        if conn.behind is not None:  # that flush's own check got there first
+            return
         conn.behind = self.doc.get_state() if not self._unrelayed else EMPTY_STATE_VECTOR
         conn.behind_since = conn.backlog_moved = asyncio.get_running_loop().time()
         conn.backlog = 1 << 62  # not measured yet

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,9 +79,15 @@ class RemoteClient:
 
 
 @pytest.fixture
-async def remote_clients() -> AsyncIterator[list[RemoteClient]]:
+async def start_remote(link: netns.Link) -> AsyncIterator[Callable[[str], Awaitable[RemoteClient]]]:
+    """Start a remote client on the far side of `link` on board "atelier" at a server's URL."""
     started: list[RemoteClient] = []
-    yield started
+
+    async def start(url: str) -> RemoteClient:
+        started.append(await RemoteClient.start(link, url, "atelier"))
+        return started[-1]
+
+    yield start
     for remote in started:
         await remote.stop()
 
@@ -108,7 +114,7 @@ async def _fill(client: BoardClient, count: int) -> int:
 
 
 async def test_a_remote_site_joins_a_big_board_over_a_slow_link(
-    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
     try:
@@ -116,8 +122,7 @@ async def test_a_remote_site_joins_a_big_board_over_a_slow_link(
             board_bytes = await _fill(room, 600)
             link.limit(64)  # 8 KB/s each way: a shared 3G link at a bad hour
             sent_before = link.bytes_to_remote()
-            remote = await RemoteClient.start(link, server.ws_url, "atelier")
-            remote_clients.append(remote)
+            remote = await start_remote(server.ws_url)
             joined = await remote.next_event(timeout=60)
             on_the_wire = link.bytes_to_remote() - sent_before
             assert joined["event"] == "synced" and joined["notes"] == 600, joined
@@ -137,15 +142,14 @@ async def test_a_remote_site_joins_a_big_board_over_a_slow_link(
 
 
 async def test_a_cut_link_drops_the_ghost_and_catching_up_costs_only_the_missing_bytes(
-    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "2"}
     server = PalabreProcess(tmp_path / "data", host=link.host_ip, env=keepalive).start()
     try:
         async with BoardClient.connect(server.ws_url, "atelier") as room:
             board_bytes = await _fill(room, 200)
-            remote = await RemoteClient.start(link, server.ws_url, "atelier")
-            remote_clients.append(remote)
+            remote = await start_remote(server.ws_url)
             joined = await remote.next_event(timeout=30)
             assert joined["notes"] == 200, joined
             await eventually(lambda: _present(room, "Awa"), "the remote presence in the room", timeout=10)
@@ -187,7 +191,7 @@ def _metric(server: PalabreProcess, name: str) -> float:
 
 
 async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
-    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """The room moves post-its at about three times what the link carries. Relaying every move
     would show the far side the board later and later (and the backlog outlives the moves by
@@ -202,8 +206,7 @@ async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
             notes["clock"] = Map({"moves": 0})
             await room.flush()
             link.limit(32)  # 4 KB/s each way
-            remote = await RemoteClient.start(link, server.ws_url, "atelier")
-            remote_clients.append(remote)
+            remote = await start_remote(server.ws_url)
             await remote.next_event(timeout=30)
 
             sent_before, received_before = link.bytes_to_remote(), _metric(server, "palabre_bytes_in_total")
@@ -236,7 +239,7 @@ async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
 
 
 async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_off(
-    tmp_path: Path, link: netns.Link, remote_clients: list[RemoteClient]
+    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """A participant wrote 200 post-its offline; back on a 16 kbit/s link, uploading them takes
     longer than the keep-alive allows for a pong (here 1 + 3 s), and the client's pong waits
@@ -247,8 +250,7 @@ async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_o
     try:
         async with BoardClient.connect(server.ws_url, "atelier") as room:
             link.limit(16, queue_seconds=30)  # 2 KB/s each way, deep buffers: slow, not lossy
-            remote = await RemoteClient.start(link, server.ws_url, "atelier")
-            remote_clients.append(remote)
+            remote = await start_remote(server.ws_url)
             await remote.next_event(timeout=30)
             await remote.ask("disconnect")
             await remote.ask("add hors-ligne 200 100")  # ~28 KB of update: ~15 s at 2 KB/s
