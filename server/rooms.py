@@ -32,7 +32,7 @@ from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
 from server.settings import Settings
 from server.splitting import split_update
 from server.storage.base import Storage, StorageError, build_doc
-from server.transport import CLOSE_TOO_SLOW, encode_frame
+from server.transport import CLOSE_TOO_SLOW, PalabreProtocol, encode_frame
 
 log = logging.getLogger("palabre.rooms")
 
@@ -41,6 +41,9 @@ log = logging.getLogger("palabre.rooms")
 REBASE_AFTER = 5000
 EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
 BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checked
+BUSY_BYTES_PER_SECOND = 2048  # relayed to each receiver: below this, no link we serve falls behind
+LAG_PROBE_SECONDS = 1.0  # while the room is busy, each receiver is probed at most this often
+LAG_LIMIT_SECONDS = 1.0  # a probe unanswered this long: the receiver is behind
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -94,6 +97,8 @@ class Room:
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
         self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
         self._next_backlog_check = 0.0  # loop time; see "receivers on slow links"
+        self._last_backlog_check = 0.0
+        self._relayed = 0  # bytes relayed (to each receiver) since the last check
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
 
@@ -277,8 +282,10 @@ class Room:
                     conn.write(messages, largest)
                     sent += 1
             METRICS.bytes_out += sent * len(payload)
+            self._relayed += len(payload)
         else:
             largest = max(len(p) for p, _, _ in outgoing)
+            self._relayed += sum(len(p) for p, _, _ in outgoing)
             for conn in self.connections:
                 mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
                 if mine and conn.behind is None:
@@ -300,37 +307,52 @@ class Room:
     #
     # Relaying every move to a receiver that cannot keep up only shows it the board later and
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
-    # A receiver with more than `relay_backlog_bytes` written and not yet acknowledged (checked
-    # after a relay at most every BACKLOG_CHECK_SECONDS, and at once when the transport's own
-    # buffer fills) is "behind": nothing is relayed to it until its backlog drains to a quarter
-    # of that (then checked on a timer, which runs only while someone is behind); then it gets
-    # one diff against the state it had, which carries each post-it's latest position rather
-    # than every move on the way, and the presence that changed meanwhile. Direct answers
-    # (sync) still go to it. One whose backlog does not shrink at all for `ping_timeout`
-    # seconds reads nothing (a stalled client, not a slow link): closed, 4408.
+    # After a relay, at most every BACKLOG_CHECK_SECONDS, each receiver is looked at. It is
+    # "behind" when more than `relay_backlog_bytes` written to it are not yet acknowledged
+    # (SIOCOUTQ; also at once when the transport's own buffer fills), or, while the room is
+    # busy, when a lag probe (a ping, transport.py) waited more than LAG_LIMIT_SECONDS for its
+    # pong: that sees a backlog held in a proxy's buffers too. Nothing is relayed to a receiver
+    # that is behind until a probe sent since has come back and its backlog is down to a quarter
+    # of the limit; then it gets one diff against the state it had, which carries each
+    # post-it's latest position rather than every move on the way, and the presence that changed
+    # meanwhile (a timer keeps checking while anyone is behind). Direct answers (sync) still go
+    # to it. One whose backlog does not shrink at all for `ping_timeout` seconds reads nothing
+    # (a stalled client, not a slow link): closed, 4408.
 
     def _check_backlogs(self) -> None:
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+        now = asyncio.get_running_loop().time()
+        busy = self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
+        self._relayed, self._last_backlog_check = 0, now
         self._next_backlog_check = now + BACKLOG_CHECK_SECONDS
-        high = self.settings.relay_backlog_bytes
         anyone_behind = False
         for conn in list(self.connections):
-            if conn.transport is None or conn.closed:
+            transport = conn.transport
+            if transport is None or conn.closed:
                 continue
-            queued = conn.transport.queued_bytes()
+            queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if queued > high:
+                if queued > self.settings.relay_backlog_bytes or waiting > LAG_LIMIT_SECONDS:
                     self._fall_behind(conn)
-            elif queued <= high // 4:
-                self._catch_up(conn)
-            elif queued < conn.backlog:
-                conn.backlog, conn.backlog_moved = queued, now
-            elif now - conn.backlog_moved > self.settings.ping_timeout:
-                self._drop_stalled(conn, now - conn.backlog_moved)
+                elif busy and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
+                    transport.send_probe()
+            else:
+                self._check_behind(conn, transport, queued, waiting, now)
             anyone_behind = anyone_behind or conn.behind is not None
         if anyone_behind:
             self._watch_backlogs()
+
+    def _check_behind(self, conn: Connection, transport: PalabreProtocol, queued: int, waiting: float,
+                      now: float) -> None:
+        if not waiting:
+            if transport.probe_sent < conn.behind_since:
+                transport.send_probe()  # its pong will mean: all written before it has arrived
+            elif queued <= self.settings.relay_backlog_bytes // 4:
+                self._catch_up(conn)
+                return
+        if queued < conn.backlog:
+            conn.backlog, conn.backlog_moved = queued, now
+        elif queued > 0 and now - conn.backlog_moved > self.settings.ping_timeout:
+            self._drop_stalled(conn, now - conn.backlog_moved)
 
     def _watch_backlogs(self) -> None:
         """Check again soon even if nothing is relayed meanwhile (someone is behind)."""

@@ -19,7 +19,9 @@
    transport's buffer), which on a slow link holds the backlog; and `pause_writing` (the
    transport's own buffer passed `relay_backlog_bytes` at once, e.g. a large sync) is passed on
    to `on_pause`. The room uses both to stop relaying to a receiver that cannot keep up and to
-   send it one catch-up diff once its backlog has drained (see rooms.py).
+   send it one catch-up diff once its backlog has drained (see rooms.py). Behind a proxy the
+   backlog sits in the proxy's buffers, out of SIOCOUTQ's sight: lag probes (`send_probe`, a
+   ping of our own whose pong is as late as the whole path's backlog) see it there.
 4. Keep-alive that tells a slow link from a dead one: a pong that is late while the peer's data
    keeps arriving does not drop the connection (`keepalive_timeout`).
 5. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
@@ -130,6 +132,30 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         super().pause_writing()
         if self.on_pause is not None:
             self.on_pause()
+
+    # A lag probe is a ping of Palabre's own (uvicorn's keep-alive ignores its pong). It waits
+    # behind everything written before it, in every buffer up to the client, a proxy's included,
+    # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog.
+    _probe: bytes | None = None  # the probe awaiting its pong
+    probe_sent = float("-inf")  # loop time the last probe left
+
+    def send_probe(self) -> None:
+        if self._probe is not None or not self.open:
+            return
+        self._probe = b"lag" + struct.pack("!d", self.loop.time())
+        self.conn.send_ping(self._probe)
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.probe_sent = self.loop.time()
+
+    def probe_waiting(self) -> float:
+        """Seconds the lag probe has waited for its pong; 0.0 if none is out."""
+        return self.loop.time() - self.probe_sent if self._probe is not None else 0.0
+
+    def handle_pong(self, event: Any) -> None:
+        if self._probe is not None and bytes(event.data) == self._probe:
+            self._probe = None
+            return
+        super().handle_pong(event)
 
     def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int) -> bool:
         """Send (payload, encode_frame(payload)) pairs in one socket write; `largest` is the

@@ -232,7 +232,8 @@ async def test_a_held_update_that_is_cancelled_does_not_cancel_the_others(storag
 
 
 class SlowReceiver(Recorder):
-    """A receiver on a slow link: `queued` is what it has been sent and not acknowledged yet."""
+    """A receiver on a slow link: `queued` is what it has been sent and not acknowledged yet;
+    its lag probes are answered at once unless `probe_answered` is False."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -240,9 +241,21 @@ class SlowReceiver(Recorder):
         self.behind_since = 0.0
         self.queued = 0
         self.transport = self  # type: ignore[assignment]
+        self.probe_answered = True
+        self.probes = 0
+        self.probe_sent = float("-inf")
 
     def queued_bytes(self) -> int:
         return self.queued
+
+    def send_probe(self) -> None:
+        self.probes += 1
+        self.probe_sent = asyncio.get_running_loop().time()
+
+    def probe_waiting(self) -> float:
+        if self.probe_answered or self.probes == 0:
+            return 0.0
+        return asyncio.get_running_loop().time() - self.probe_sent
 
 
 def _move(doc: Doc, x: int) -> bytes:
@@ -293,3 +306,37 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     await room.receive_update(_move(writer, 41), sender=None)  # caught up: relayed again
     await asyncio.sleep(0)
     assert len(slow.writes) == 4
+
+
+async def test_a_receiver_behind_a_proxy_is_found_behind_by_its_late_lag_probe(
+    storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind a proxy nothing shows in the socket's queue; the lag probe of a busy room does."""
+    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
+    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.05)
+    rooms = Rooms(storage, None, Settings(guard=False))
+    room = await rooms.get("b")
+    proxied = SlowReceiver()
+    room.connections.add(proxied)  # type: ignore[arg-type]
+    writer = Doc()
+    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    await room.receive_update(writer.get_update(), sender=None)
+    proxied.probe_answered = False  # the proxy holds what it was sent: the probe waits
+    for x in range(1, 30):
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.005)  # ~6 KB/s relayed: busy
+    assert proxied.probes >= 1 and proxied.behind is not None and proxied.queued == 0
+    relayed = len(proxied.writes)
+    await room.receive_update(_move(writer, 30), sender=None)
+    await asyncio.sleep(0)
+    assert len(proxied.writes) == relayed  # behind: not relayed to
+
+    proxied.probe_answered = True  # the proxy's buffers drained
+    await asyncio.sleep(0.1)
+    assert proxied.behind is None and len(proxied.writes) == relayed + 1
+    seen = Doc()
+    for write in proxied.writes:
+        for message in write:
+            seen.apply_update(parse_message(message).payload)
+    assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
