@@ -142,8 +142,12 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     def send_probe(self) -> None:
         if self._probe is not None or not self.open:
             return
-        self._probe = b"lag" + struct.pack("!d", self.loop.time())
-        self.conn.send_ping(self._probe)
+        probe = b"lag" + struct.pack("!d", self.loop.time())
+        try:
+            self.conn.send_ping(probe)
+        except InvalidState:  # closing
+            return
+        self._probe = probe
         self.transport.write(b"".join(self.conn.data_to_send()))
         self.probe_sent = self.loop.time()
 
