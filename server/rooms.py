@@ -295,6 +295,8 @@ class Room:
         METRICS.messages_out += sent
         if asyncio.get_running_loop().time() >= self._next_backlog_check:
             self._check_backlogs()
+        elif self._relayed > self.settings.relay_backlog_bytes // 4:
+            self._watch_backlogs()  # a burst: look when due, even if nothing follows it
 
     def send_to(self, conn: Connection, payload: bytes) -> None:
         """Send to one connection now, after whatever was relayed before (order is kept)."""
@@ -315,9 +317,9 @@ class Room:
     # that is behind until a probe sent since has come back and its backlog is down to a quarter
     # of the limit; then it gets one diff against the state it had, which carries each
     # post-it's latest position rather than every move on the way, and the presence that changed
-    # meanwhile (a timer keeps checking while anyone is behind). Direct answers (sync) still go
-    # to it. One whose backlog does not shrink at all for `ping_timeout` seconds reads nothing
-    # (a stalled client, not a slow link): closed, 4408.
+    # meanwhile (a timer keeps checking while anyone is behind, or after a burst of relays).
+    # Direct answers (sync) still go to it. One whose backlog does not shrink at all for
+    # `ping_timeout` seconds reads nothing (a stalled client, not a slow link): closed, 4408.
 
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
