@@ -1,4 +1,4 @@
-"""uvicorn's sans-I/O WebSocket protocol with the two things Palabre needs on top.
+"""uvicorn's sans-I/O WebSocket protocol with what Palabre needs on top.
 
 1. A direct send for relays. The ASGI path builds a frame per receiver through several layers;
    relaying one update to 40 receivers that way costs more than the update itself. The room
