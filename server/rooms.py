@@ -96,8 +96,7 @@ class Room:
         self.version = next(_versions)  # changes with every applied update (render cache key)
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
         self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
-        self._next_backlog_check = 0.0  # loop time; see "receivers on slow links"
-        self._last_backlog_check = 0.0
+        self._last_backlog_check = 0.0  # loop time; see "receivers on slow links"
         self._relayed = 0  # bytes relayed (to each receiver) since the last check
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
@@ -293,7 +292,7 @@ class Room:
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent
-        if asyncio.get_running_loop().time() >= self._next_backlog_check:
+        if asyncio.get_running_loop().time() >= self._last_backlog_check + BACKLOG_CHECK_SECONDS:
             self._check_backlogs()
         elif self._relayed > self.settings.relay_backlog_bytes // 4:
             self._watch_backlogs()  # a burst: look when due, even if nothing follows it
@@ -304,6 +303,15 @@ class Room:
         conn.write([(payload, encode_frame(payload))], len(payload))
         METRICS.messages_out += 1
         METRICS.bytes_out += len(payload)
+
+    def send_diff(self, conn: Connection, diff: bytes, last: Callable[[bytes], bytes] = encode_update) -> None:
+        """Send `diff` to one connection as update messages of at most `sync_chunk_bytes`, the
+        last one encoded by `last` (a sync answer ends with a step 2). On a slow link each piece
+        arrives before a stock client's 30 s silence timeout (see splitting.py)."""
+        *first, final = split_update(diff, self.settings.sync_chunk_bytes)
+        for piece in first:
+            self.send_to(conn, encode_update(piece))
+        self.send_to(conn, last(final))
 
     # --- receivers on slow links --------------------------------------------------------------
     #
@@ -325,7 +333,6 @@ class Room:
         now = asyncio.get_running_loop().time()
         busy = self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
         self._relayed, self._last_backlog_check = 0, now
-        self._next_backlog_check = now + BACKLOG_CHECK_SECONDS
         anyone_behind = False
         for conn in list(self.connections):
             transport = conn.transport
@@ -390,8 +397,7 @@ class Room:
             return
         diff = self.doc.get_update(state)
         if diff != EMPTY_UPDATE:
-            for piece in split_update(diff, self.settings.sync_chunk_bytes):
-                self.send_to(conn, encode_update(piece))
+            self.send_diff(conn, diff)
         presence = self.presence.changed_since(conn.behind_since)
         if presence is not None:
             self.send_to(conn, presence)

@@ -25,7 +25,6 @@ from server.limits import RateLimit
 from server.metrics import METRICS
 from server.rooms import Room, Rooms, UnknownBoard
 from server.service import Palabre
-from server.splitting import split_update
 from server.storage.base import StorageError, is_valid_board_id
 
 log = logging.getLogger("palabre.ws")
@@ -157,17 +156,13 @@ async def _receive_update(rooms: Rooms, room: Room, conn: Connection, update: by
 def _answer_step1(room: Room, conn: Connection, state_vector: bytes) -> None:
     """Reply with what the client lacks (the diff only), then the server's own state vector.
 
-    A large diff goes as several update messages and a final step 2 (see splitting.py): on a
-    slow link each one arrives before a stock client's 30 s silence timeout, and the client
-    counts itself synced only once the step 2 has come."""
+    A large diff goes as several update messages and a final step 2 (`Room.send_diff`): the
+    client counts itself synced only once the step 2 has come."""
     try:
         diff = room.doc.get_update(state_vector)
     except BaseException as exc:
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise Refuse(CLOSE_MALFORMED, "malformed state vector", "malformed") from None
-    *first, last = split_update(diff, room.settings.sync_chunk_bytes)
-    for piece in first:
-        room.send_to(conn, protocol.encode_update(piece))
-    room.send_to(conn, protocol.encode_sync_step2(last))
+    room.send_diff(conn, diff, protocol.encode_sync_step2)
     room.send_to(conn, protocol.encode_sync_step1(room.doc.get_state()))

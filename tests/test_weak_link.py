@@ -37,6 +37,20 @@ def link() -> Iterator[netns.Link]:
         yield created
 
 
+@pytest.fixture
+def serve(tmp_path: Path, link: netns.Link) -> Iterator[Callable[..., PalabreProcess]]:
+    """Start Palabre on the host's side of `link`, with `env` settings; stopped after the test."""
+    started: list[PalabreProcess] = []
+
+    def start(env: dict[str, str] | None = None) -> PalabreProcess:
+        started.append(PalabreProcess(tmp_path / f"data-{len(started)}", host=link.host_ip, env=env or {}).start())
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.stop()
+
+
 class RemoteClient:
     """`remote.mjs` running on the far side of `link`: send a command, get its JSON answer."""
 
@@ -115,72 +129,66 @@ async def _fill(client: BoardClient, count: int) -> int:
 
 
 async def test_a_remote_site_joins_a_big_board_over_a_slow_link(
-    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
-    server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
-    try:
-        async with BoardClient.connect(server.ws_url, "atelier") as room:
-            board_bytes = await _fill(room, 600)
-            link.limit(64)  # 8 KB/s each way: a shared 3G link at a bad hour
-            sent_before = link.bytes_to_remote()
-            remote = await start_remote(server.ws_url)
-            joined = await remote.next_event(timeout=60)
-            on_the_wire = link.bytes_to_remote() - sent_before
-            assert joined["event"] == "synced" and joined["notes"] == 600, joined
-            # permessage-deflate over the real path: the join costs a fraction of the board's
-            # bytes (9.9 KB on the wire for 88 KB of state when measured: 1.2 s instead of 11 s)
-            assert on_the_wire < board_bytes / 3, (on_the_wire, board_bytes)
+    server = serve()
+    async with BoardClient.connect(server.ws_url, "atelier") as room:
+        board_bytes = await _fill(room, 600)
+        link.limit(64)  # 8 KB/s each way: a shared 3G link at a bad hour
+        sent_before = link.bytes_to_remote()
+        remote = await start_remote(server.ws_url)
+        joined = await remote.next_event(timeout=60)
+        on_the_wire = link.bytes_to_remote() - sent_before
+        assert joined["event"] == "synced" and joined["notes"] == 600, joined
+        # permessage-deflate over the real path: the join costs a fraction of the board's
+        # bytes (9.9 KB on the wire for 88 KB of state when measured: 1.2 s instead of 11 s)
+        assert on_the_wire < board_bytes / 3, (on_the_wire, board_bytes)
 
-            # Both directions still work on the slow link.
-            added = await remote.ask("add mali 5")
-            assert added["event"] == "added"
-            await eventually(lambda: _count(room, "mali-") == 5, "the remote post-its in the room", timeout=20)
-            _notes(room)["evry-0"] = Map({"text": "depuis Évry", "x": 1, "y": 1})
-            seen = await remote.ask("wait evry- 1 20", timeout=30)
-            assert seen["count"] == 1, seen
-    finally:
-        server.stop()
+        # Both directions still work on the slow link.
+        added = await remote.ask("add mali 5")
+        assert added["event"] == "added"
+        await eventually(lambda: _count(room, "mali-") == 5, "the remote post-its in the room", timeout=20)
+        _notes(room)["evry-0"] = Map({"text": "depuis Évry", "x": 1, "y": 1})
+        seen = await remote.ask("wait evry- 1 20", timeout=30)
+        assert seen["count"] == 1, seen
 
 
 async def test_a_cut_link_drops_the_ghost_and_catching_up_costs_only_the_missing_bytes(
-    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "2"}
-    server = PalabreProcess(tmp_path / "data", host=link.host_ip, env=keepalive).start()
-    try:
-        async with BoardClient.connect(server.ws_url, "atelier") as room:
-            board_bytes = await _fill(room, 200)
-            remote = await start_remote(server.ws_url)
-            joined = await remote.next_event(timeout=30)
-            assert joined["notes"] == 200, joined
-            await eventually(lambda: _present(room, "Awa"), "the remote presence in the room", timeout=10)
+    server = serve(keepalive)
+    async with BoardClient.connect(server.ws_url, "atelier") as room:
+        board_bytes = await _fill(room, 200)
+        remote = await start_remote(server.ws_url)
+        joined = await remote.next_event(timeout=30)
+        assert joined["notes"] == 200, joined
+        await eventually(lambda: _present(room, "Awa"), "the remote presence in the room", timeout=10)
 
-            link.cut()  # no FIN, no RST: packets just stop, both ways
-            for k in range(10):
-                _notes(room)[f"evry-{k}"] = Map({"text": f"pendant la coupure {k}", "x": k, "y": 3})
-            await room.flush()
-            added = await remote.ask("add mali 10")  # written into a socket that leads nowhere
-            assert added["event"] == "added"
-            # The server's keep-alive notices the silent peer and tells the room it left:
-            # no ghost cursor while the link is down.
-            await eventually(lambda: not _present(room, "Awa"), "the cut client's presence to go", timeout=15)
-            assert _count(room, "mali-") == 0  # nothing arrived while cut
+        link.cut()  # no FIN, no RST: packets just stop, both ways
+        for k in range(10):
+            _notes(room)[f"evry-{k}"] = Map({"text": f"pendant la coupure {k}", "x": k, "y": 3})
+        await room.flush()
+        added = await remote.ask("add mali 10")  # written into a socket that leads nowhere
+        assert added["event"] == "added"
+        # The server's keep-alive notices the silent peer and tells the room it left:
+        # no ghost cursor while the link is down.
+        await eventually(lambda: not _present(room, "Awa"), "the cut client's presence to go", timeout=15)
+        assert _count(room, "mali-") == 0  # nothing arrived while cut
 
-            sent_before = link.bytes_to_remote()
-            link.restore()
-            caught_up = await remote.ask("wait evry- 10 45", timeout=60)
-            assert caught_up["count"] == 10, caught_up
-            await eventually(lambda: _count(room, "mali-") == 10, "the offline post-its in the room", timeout=30)
-            await eventually(lambda: _present(room, "Awa"), "the remote presence back", timeout=10)
-            state = await remote.ask("state")
-            assert state["notes"] == 220 and state["connected"] and state["synced"], state
-            assert state["closes"], "the remote client should have reconnected"
-            catch_up = link.bytes_to_remote() - sent_before
-            # What crossed the link after it came back: the 10 missing post-its, the sync and
-            # presence messages, TCP's retries of the dead connection; not the 200-post-it board.
-            assert catch_up < board_bytes / 4, (catch_up, board_bytes)
-    finally:
-        server.stop()
+        sent_before = link.bytes_to_remote()
+        link.restore()
+        caught_up = await remote.ask("wait evry- 10 45", timeout=60)
+        assert caught_up["count"] == 10, caught_up
+        await eventually(lambda: _count(room, "mali-") == 10, "the offline post-its in the room", timeout=30)
+        await eventually(lambda: _present(room, "Awa"), "the remote presence back", timeout=10)
+        state = await remote.ask("state")
+        assert state["notes"] == 220 and state["connected"] and state["synced"], state
+        assert state["closes"], "the remote client should have reconnected"
+        catch_up = link.bytes_to_remote() - sent_before
+        # What crossed the link after it came back: the 10 missing post-its, the sync and
+        # presence messages, TCP's retries of the dead connection; not the 200-post-it board.
+        assert catch_up < board_bytes / 4, (catch_up, board_bytes)
 
 
 def _metric(server: PalabreProcess, name: str) -> float:
@@ -225,33 +233,30 @@ async def _busy_room(server: PalabreProcess, link: netns.Link, remote: RemoteCli
 
 
 async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
-    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """The room moves post-its at about three times what the link carries. Relaying every move
     would show the far side the board later and later (and the backlog outlives the moves by
     many seconds); the server instead pauses relays to it while its backlog drains and sends one
     catch-up diff, so it sees the latest positions soon after the moves stop, for fewer bytes."""
-    server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
-    try:
-        async with BoardClient.connect(server.ws_url, "atelier") as room:
-            remote = await start_remote(server.ws_url)
-            await remote.next_event(timeout=30)
-            latest, on_the_wire, stream = await _busy_room(server, link, remote, room)
-            assert latest["ms"] < 10_000, f"the far side saw the last move {latest['ms']} ms after it was made"
-            assert latest["closes"] == [], "the slow client was dropped"
-            assert _metric(server, "palabre_catch_ups_total") >= 1
-            assert on_the_wire < 0.75 * stream, (on_the_wire, stream)
-    finally:
-        server.stop()
+    server = serve()
+    async with BoardClient.connect(server.ws_url, "atelier") as room:
+        remote = await start_remote(server.ws_url)
+        await remote.next_event(timeout=30)
+        latest, on_the_wire, stream = await _busy_room(server, link, remote, room)
+        assert latest["ms"] < 10_000, f"the far side saw the last move {latest['ms']} ms after it was made"
+        assert latest["closes"] == [], "the slow client was dropped"
+        assert _metric(server, "palabre_catch_ups_total") >= 1
+        assert on_the_wire < 0.75 * stream, (on_the_wire, stream)
 
 
 async def test_behind_a_proxy_the_lag_probe_sees_the_backlog_the_socket_does_not(
-    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """Through a proxy (tests/support/front.py) Palabre's socket leads to the proxy, which takes
     every move at once: the backlog sits in the proxy's buffers. The lag probe's late pong
     finds it there, and the far side is caught up as when it is served directly."""
-    server = PalabreProcess(tmp_path / "data", host=link.host_ip).start()
+    server = serve()
     front = Front(server.http_url, listen_host=link.host_ip)
     try:
         async with BoardClient.connect(server.ws_url, "atelier") as room:
@@ -263,28 +268,24 @@ async def test_behind_a_proxy_the_lag_probe_sees_the_backlog_the_socket_does_not
             assert latest["closes"] == [], "the slow client was dropped"
     finally:
         front.close()
-        server.stop()
 
 
 async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_off(
-    tmp_path: Path, link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """A participant wrote 200 post-its offline; back on a 16 kbit/s link, uploading them takes
     longer than the keep-alive allows for a pong (here 1 + 3 s), and the client's pong waits
     behind the upload. The server must not take that for a dead peer: cut off, the client would
     reconnect and start the upload again, for ever."""
     keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "3"}
-    server = PalabreProcess(tmp_path / "data", host=link.host_ip, env=keepalive).start()
-    try:
-        async with BoardClient.connect(server.ws_url, "atelier") as room:
-            link.limit(16, queue_seconds=30)  # 2 KB/s each way, deep buffers: slow, not lossy
-            remote = await start_remote(server.ws_url)
-            await remote.next_event(timeout=30)
-            await remote.ask("disconnect")
-            await remote.ask("add hors-ligne 200 100")  # ~28 KB of update: ~15 s at 2 KB/s
-            await remote.ask("connect")
-            await eventually(lambda: _count(room, "hors-ligne-") == 200, "the offline post-its in the room", timeout=90)
-            state = await remote.ask("state")
-            assert len(state["closes"]) == 1, f"cut off during the upload: {state['closes']}"  # only its own disconnect
-    finally:
-        server.stop()
+    server = serve(keepalive)
+    async with BoardClient.connect(server.ws_url, "atelier") as room:
+        link.limit(16, queue_seconds=30)  # 2 KB/s each way, deep buffers: slow, not lossy
+        remote = await start_remote(server.ws_url)
+        await remote.next_event(timeout=30)
+        await remote.ask("disconnect")
+        await remote.ask("add hors-ligne 200 100")  # ~28 KB of update: ~15 s at 2 KB/s
+        await remote.ask("connect")
+        await eventually(lambda: _count(room, "hors-ligne-") == 200, "the offline post-its in the room", timeout=90)
+        state = await remote.ask("state")
+        assert len(state["closes"]) == 1, f"cut off during the upload: {state['closes']}"  # only its own disconnect

@@ -38,8 +38,6 @@ class StorageError(RuntimeError):
     """The backend failed: the caller refuses the operation, it never pretends it worked."""
 
 
-
-
 @dataclass(frozen=True, slots=True)
 class StoredBoard:
     """What `load` returns: the updates to apply in order, and the position of the last one

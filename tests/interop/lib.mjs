@@ -155,6 +155,9 @@ export function moveNote (doc, id, x, y) {
 
 export const notesJson = doc => doc.getMap('notes').toJSON()
 
+/** How many post-its have an id starting with `prefix`. */
+export const countPrefix = (doc, prefix) => [...doc.getMap('notes').keys()].filter(id => id.startsWith(prefix)).length
+
 /** JSON of the given roots with object keys sorted, so equal documents give equal strings. */
 export function canonical (doc, roots = ['notes', 'strokes']) {
   const sortKeys = value => {

@@ -2,9 +2,7 @@
 // reconnects (provider.connect()) and all converge. Reports the payload bytes the reconnecting
 // client received, next to the size of the whole board, so a caller can check that catching up
 // costs the missing bytes only. Usage: --url --board [--notes 5] [--text-kb 16]
-import { run, num, openSynced, closeAll, putNote, moveNote, waitConverged, waitFor, newId, Y } from './lib.mjs'
-
-const countPrefix = (doc, prefix) => [...doc.getMap('notes').keys()].filter(id => id.startsWith(prefix)).length
+import { run, num, openSynced, closeAll, putNote, moveNote, waitConverged, waitFor, newId, countPrefix, Y } from './lib.mjs'
 
 run(async opts => {
   const notes = num(opts.notes)

@@ -11,9 +11,7 @@
 // Usage: --url --board [--name Awa] [--sync-timeout 20]
 import { createInterface } from 'node:readline'
 import { randomBytes } from 'node:crypto'
-import { run, num, emit, openClient, waitSynced, putNote, closeAll } from './lib.mjs'
-
-const countPrefix = (doc, prefix) => [...doc.getMap('notes').keys()].filter(id => id.startsWith(prefix)).length
+import { run, num, emit, openClient, waitSynced, putNote, closeAll, countPrefix, sleep } from './lib.mjs'
 
 function state (client) {
   return {
@@ -25,13 +23,15 @@ function state (client) {
   }
 }
 
-async function waitPrefix (client, prefix, count, seconds) {
-  const deadline = Date.now() + seconds * 1000
-  while (countPrefix(client.doc, prefix) < count && Date.now() < deadline) {
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-  return countPrefix(client.doc, prefix)
+/** Poll until `predicate()` holds or `seconds` pass (no failure: the caller reports what is);
+ * returns the milliseconds waited. */
+async function pollFor (predicate, seconds) {
+  const start = Date.now()
+  while (!predicate() && Date.now() - start < seconds * 1000) await sleep(20)
+  return Date.now() - start
 }
+
+const noteField = (client, id, name) => client.doc.getMap('notes').get(id)?.get?.(name) ?? null
 
 run(async opts => {
   const started = Date.now()
@@ -53,17 +53,15 @@ run(async opts => {
       client.provider.connect()
       emit({ event: 'connecting', ...state(client) })
     } else if (command === 'wait') {
-      const seen = await waitPrefix(client, args[0], num(args[1]), num(args[2]))
-      emit({ event: 'seen', prefix: args[0], count: seen, ...state(client) })
+      const [prefix, count, seconds] = [args[0], num(args[1]), num(args[2])]
+      await pollFor(() => countPrefix(client.doc, prefix) >= count, seconds)
+      emit({ event: 'seen', prefix, count: countPrefix(client.doc, prefix), ...state(client) })
     } else if (command === 'until') {
       const [id, name, value, seconds] = [args[0], args[1], num(args[2]), num(args[3])]
-      const field = () => client.doc.getMap('notes').get(id)?.get?.(name) ?? null
-      const start = Date.now()
-      while (!(field() >= value) && Date.now() - start < seconds * 1000) await new Promise(resolve => setTimeout(resolve, 20))
-      emit({ event: 'until', value: field(), ms: Date.now() - start, ...state(client) })
+      const ms = await pollFor(() => noteField(client, id, name) >= value, seconds)
+      emit({ event: 'until', value: noteField(client, id, name), ms, ...state(client) })
     } else if (command === 'field') {
-      const note = client.doc.getMap('notes').get(args[0])
-      emit({ event: 'field', value: note?.get?.(args[1]) ?? null })
+      emit({ event: 'field', value: noteField(client, args[0], args[1]) })
     } else if (command === 'state') {
       emit({ event: 'state', ...state(client) })
     } else if (command === 'quit') {
