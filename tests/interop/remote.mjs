@@ -6,6 +6,7 @@
 //   wait PREFIX COUNT SECONDS    wait until it has COUNT post-its whose id starts with PREFIX
 //   field ID NAME                the value of post-it ID's field NAME (null if absent)
 //   until ID NAME VALUE SECONDS  wait until that field is at least VALUE; how long it took
+//   watch ID NAME SECONDS        watch that field change for SECONDS: how often, the longest gap
 //   state                        what it has: post-its, connected, synced, closes
 //   quit                         leave politely and exit
 // Usage: --url --board [--name Awa] [--sync-timeout 20]
@@ -29,6 +30,22 @@ async function pollFor (predicate, seconds) {
   const start = Date.now()
   while (!predicate() && Date.now() - start < seconds * 1000) await sleep(20)
   return Date.now() - start
+}
+
+/** Every change of a post-it's field for `seconds`: how many, and the longest time without one
+ * (from the first change to the last): a smooth stream of moves, or jumps. */
+async function watch (client, id, name, seconds) {
+  const times = []
+  let last = noteField(client, id, name)
+  const seen = () => {
+    const now = noteField(client, id, name)
+    if (now !== last) { times.push(Date.now()); last = now }
+  }
+  client.doc.on('update', seen)
+  await sleep(seconds * 1000)
+  client.doc.off('update', seen)
+  const gaps = times.slice(1).map((t, k) => t - times[k])
+  return { changes: times.length, maxGapMs: gaps.length ? Math.max(...gaps) : null, value: last }
 }
 
 const noteField = (client, id, name) => client.doc.getMap('notes').get(id)?.get?.(name) ?? null
@@ -60,6 +77,10 @@ run(async opts => {
       const [id, name, value, seconds] = [args[0], args[1], num(args[2]), num(args[3])]
       const ms = await pollFor(() => noteField(client, id, name) >= value, seconds)
       emit({ event: 'until', value: noteField(client, id, name), ms, ...state(client) })
+    } else if (command === 'watch') {
+      const [id, name, seconds] = [args[0], args[1], num(args[2])]
+      emit({ event: 'watching' })
+      emit({ event: 'watched', ...await watch(client, id, name, seconds) })
     } else if (command === 'field') {
       emit({ event: 'field', value: noteField(client, args[0], args[1]) })
     } else if (command === 'state') {

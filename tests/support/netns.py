@@ -12,6 +12,9 @@ reach the server on the host side's address over the veth pair:
   or RST, as when a 3G link or a satellite hop goes away; TCP connections stay open and retry.
   `restore()` brings it back; the connections resume or time out as a real network would let them.
 - `bytes_to_remote()`: bytes the host sent over the pair (IP and TCP headers included).
+- `Link(rtt_ms=...)`: a long round trip (a 3G or satellite hop to Mali). The pair is then two
+  TUN devices joined by a delay line (tests/support/delayline.py), since netem is not in every
+  kernel; limits and cuts work the same.
 
 Needs root (CAP_NET_ADMIN) and iproute2's `ip` and `tc`. Names and addresses are unique per
 process and link, and `close()` removes everything (deleting the namespace deletes the pair).
@@ -23,15 +26,18 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 _serial = itertools.count()
 
 
-def available() -> str | None:
-    """None if links can be made here, else why not."""
+def available(delay: bool = False) -> str | None:
+    """None if links (with a delay line if `delay`) can be made here, else why not."""
     if os.geteuid() != 0:
         return "network namespaces need root (CAP_NET_ADMIN)"
+    if delay and not os.path.exists("/dev/net/tun"):
+        return "a delay line needs TUN devices (/dev/net/tun)"
     for tool in ("ip", "tc"):
         if shutil.which(tool, path=os.pathsep.join(("/usr/sbin", "/sbin", os.environ.get("PATH", "")))) is None:
             return f"`{tool}` (Debian's iproute2) is not installed"
@@ -46,7 +52,7 @@ def _run(*args: str) -> str:
 
 
 class Link:
-    def __init__(self) -> None:
+    def __init__(self, rtt_ms: int = 0) -> None:
         n = next(_serial)
         tag = f"{os.getpid() % 100000}x{n}"
         self.namespace = f"palabre{tag}"
@@ -55,6 +61,8 @@ class Link:
         subnet = (os.getpid() + n) % 250 + 1
         self.host_ip = f"10.213.{subnet}.1"
         self.remote_ip = f"10.213.{subnet}.2"
+        self.rtt_ms = rtt_ms
+        self._delay_line: subprocess.Popen[str] | None = None
         self._up = False
 
     def open(self) -> "Link":
@@ -68,18 +76,35 @@ class Link:
         return self
 
     def _wire(self) -> None:
-        _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.remote_if)
-        _run("ip", "link", "set", self.remote_if, "netns", self.namespace)
-        _run("ip", "addr", "add", f"{self.host_ip}/24", "dev", self.host_if)
+        if self.rtt_ms:
+            self._start_delay_line()
+            _run("ip", "addr", "add", self.host_ip, "peer", self.remote_ip, "dev", self.host_if)
+            self._in_namespace("ip", "addr", "add", self.remote_ip, "peer", self.host_ip, "dev", self.remote_if)
+        else:
+            _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.remote_if)
+            _run("ip", "link", "set", self.remote_if, "netns", self.namespace)
+            _run("ip", "addr", "add", f"{self.host_ip}/24", "dev", self.host_if)
+            self._in_namespace("ip", "addr", "add", f"{self.remote_ip}/24", "dev", self.remote_if)
         _run("ip", "link", "set", self.host_if, "up")
-        self._in_namespace("ip", "addr", "add", f"{self.remote_ip}/24", "dev", self.remote_if)
         self._in_namespace("ip", "link", "set", self.remote_if, "up")
         self._in_namespace("ip", "link", "set", "lo", "up")
+
+    def _start_delay_line(self) -> None:
+        """Both TUN devices exist once the delay line says it is ready."""
+        self._delay_line = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.delayline", self.host_if, self.namespace, self.remote_if,
+             str(self.rtt_ms)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+        assert self._delay_line.stdout is not None
+        if self._delay_line.stdout.readline().strip() != "ready":
+            raise RuntimeError(f"the delay line did not start (exit {self._delay_line.wait(5)})")
 
     def close(self) -> None:
         if not self._up:
             return
         self._up = False
+        if self._delay_line is not None:
+            self._delay_line.kill()
+            self._delay_line.wait(10)
         subprocess.run(["ip", "netns", "del", self.namespace], capture_output=True, timeout=10)
         subprocess.run(["ip", "link", "del", self.host_if], capture_output=True, timeout=10)  # if still there
 
