@@ -43,7 +43,7 @@ EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
 BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checked
 BUSY_BYTES_PER_SECOND = 2048  # relayed to each receiver: below this, no link we serve falls behind
 LAG_PROBE_SECONDS = 1.0  # while the room is busy, each receiver is probed at most this often
-LAG_LIMIT_SECONDS = 1.0  # a probe unanswered this long: the receiver is behind
+LAG_LIMIT_SECONDS = 1.0  # a probe unanswered this long beyond the link's round trip: behind
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -318,36 +318,43 @@ class Room:
     # Relaying every move to a receiver that cannot keep up only shows it the board later and
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
     # After a relay, at most every BACKLOG_CHECK_SECONDS, each receiver is looked at. It is
-    # "behind" when more than `relay_backlog_bytes` written to it are not yet acknowledged
-    # (SIOCOUTQ; also at once when the transport's own buffer fills), or, while the room is
-    # busy, when a lag probe (a ping, transport.py) waited more than LAG_LIMIT_SECONDS for its
-    # pong: that sees a backlog held in a proxy's buffers too. Nothing is relayed to a receiver
-    # that is behind until a probe sent since has come back and its backlog is down to a quarter
-    # of the limit; then it gets one diff against the state it had, which carries each
+    # "behind" when its lag probe (a ping of our own, transport.py) has waited more than
+    # LAG_LIMIT_SECONDS beyond the link's own round trip: the probe's pong comes after
+    # everything written before it, in every buffer up to the client, a proxy's included. A
+    # probe goes out at most every LAG_PROBE_SECONDS while the room is busy, or when more than
+    # `relay_backlog_bytes` written to the receiver are not acknowledged yet (SIOCOUTQ): on a
+    # slow link that is a backlog, on a far one (a 1.2 s round trip to Mali) it is only the moves
+    # in flight, so bytes alone decide nothing. It is also behind at once when the transport's
+    # own buffer fills (the kernel's is full). Nothing is relayed to a receiver that is behind
+    # until a probe sent since has come back and its backlog is down to a quarter of
+    # `relay_backlog_bytes`; then it gets one diff against the state it had, which carries each
     # post-it's latest position rather than every move on the way, and the presence that changed
-    # meanwhile (a timer keeps checking while anyone is behind, or after a burst of relays).
-    # Direct answers (sync) still go to it. One whose backlog does not shrink at all for
-    # `ping_timeout` seconds reads nothing (a stalled client, not a slow link): closed, 4408.
+    # meanwhile (a timer keeps checking while anyone is behind or has a probe out with a backlog,
+    # or after a burst of relays). Direct answers (sync) still go to it. One whose backlog does
+    # not shrink at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow
+    # link): closed, 4408.
 
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
         busy = self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
         self._relayed, self._last_backlog_check = 0, now
-        anyone_behind = False
+        limit = self.settings.relay_backlog_bytes
+        watch = False
         for conn in list(self.connections):
             transport = conn.transport
             if transport is None or conn.closed:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if queued > self.settings.relay_backlog_bytes or waiting > LAG_LIMIT_SECONDS:
+                if transport.probe_lag() > LAG_LIMIT_SECONDS:
                     self._fall_behind(conn)
-                elif busy and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
+                elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()
             else:
                 self._check_behind(conn, transport, queued, waiting, now)
-            anyone_behind = anyone_behind or conn.behind is not None
-        if anyone_behind:
+            # Until its probe is back, a receiver with a backlog may be behind: look again soon.
+            watch = watch or conn.behind is not None or (queued > limit and transport.probing)
+        if watch:
             self._watch_backlogs()
 
     def _check_behind(self, conn: Connection, transport: PalabreProtocol, queued: int, waiting: float,
@@ -412,6 +419,7 @@ class Room:
         self.connections.add(conn)
         if conn.transport is not None:
             conn.transport.on_pause = functools.partial(self._fall_behind, conn)
+            conn.transport.send_probe()  # the link's own round trip, measured before anything is queued
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)

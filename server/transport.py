@@ -136,8 +136,13 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # A lag probe is a ping of Palabre's own (uvicorn's keep-alive ignores its pong). It waits
     # behind everything written before it, in every buffer up to the client, a proxy's included,
     # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog.
+    # A probe's round trip includes the link's own, which on a 3G link to Mali is 0.3–1.5 s with
+    # nothing queued: the shortest one seen (`round_trip`) is that part; only what a probe waits
+    # beyond it (`probe_lag`) is backlog. The first probe goes out as the connection joins its
+    # room, before anything is queued for it, so the link's round trip is known early.
     _probe: bytes | None = None  # the probe awaiting its pong
     probe_sent = float("-inf")  # loop time the last probe left
+    round_trip = 0.0  # the shortest a probe took to come back (seconds); 0.0: none came back yet
 
     def send_probe(self) -> None:
         if self._probe is not None or not self.open:
@@ -155,9 +160,20 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         """Seconds the lag probe has waited for its pong; 0.0 if none is out."""
         return self.loop.time() - self.probe_sent if self._probe is not None else 0.0
 
+    @property
+    def probing(self) -> bool:
+        return self._probe is not None
+
+    def probe_lag(self) -> float:
+        """Seconds the lag probe out has waited beyond the link's round trip (all of its wait
+        while no probe has come back yet); 0.0 if none is out."""
+        return max(0.0, self.probe_waiting() - self.round_trip)
+
     def handle_pong(self, event: Any) -> None:
         if self._probe is not None and bytes(event.data) == self._probe:
             self._probe = None
+            took = self.loop.time() - self.probe_sent
+            self.round_trip = min(self.round_trip, took) if self.round_trip else took
             return
         super().handle_pong(event)
 

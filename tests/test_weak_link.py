@@ -29,11 +29,14 @@ pytestmark = pytest.mark.node
 
 
 @pytest.fixture
-def link() -> Iterator[netns.Link]:
-    why_not = netns.available()
+def link(request: pytest.FixtureRequest) -> Iterator[netns.Link]:
+    """The path to the remote site; `@pytest.mark.rtt(ms)` gives it a long round trip."""
+    rtt = request.node.get_closest_marker("rtt")
+    rtt_ms = rtt.args[0] if rtt else 0
+    why_not = netns.available(delay=bool(rtt_ms))
     if why_not is not None:
         pytest.skip(f"needs a network namespace: {why_not}")
-    with netns.Link() as created:
+    with netns.Link(rtt_ms=rtt_ms) as created:
         yield created
 
 
@@ -199,33 +202,48 @@ def _metric(server: PalabreProcess, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-async def _busy_room(server: PalabreProcess, link: netns.Link, remote: RemoteClient, room: BoardClient,
-                     seconds: float = 8) -> tuple[dict, int, float]:
-    """Move post-its at ~11 KB/s of updates for `seconds` while `remote` watches over a 32 kbit/s
-    link; returns when the remote has the last move: its answer (with `ms`, how long after the
-    moves stopped), the bytes sent over the link meanwhile, and the bytes of the moves."""
+async def _moving_post_its(room: BoardClient) -> None:
+    """Five post-its to move, and a clock whose `moves` counts the moves so far."""
     notes = _notes(room)
     for k in range(5):
         notes[f"p{k}"] = Map({"x": 0, "y": 0, "text": f"post-it {k}"})
     notes["clock"] = Map({"moves": 0})
     await room.flush()
+
+
+async def _move(room: BoardClient, seconds: float, per_tick: int, together: int, moves: int = 0) -> int:
+    """For `seconds`, every 0.1 s: `per_tick` transactions each moving `together` post-its, then
+    the clock set to the move count, which it returns."""
+    notes = _notes(room)
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        for _ in range(per_tick):
+            moves += 1
+            with room.doc.transaction():
+                for k in range(together):
+                    note = notes[f"p{(moves + k) % 5}"]
+                    note["x"], note["y"] = moves, -moves
+        notes["clock"]["moves"] = moves
+        await asyncio.sleep(0.1)
+    return moves
+
+
+async def _busy_room(server: PalabreProcess, link: netns.Link, remote: RemoteClient, room: BoardClient,
+                     seconds: float = 8) -> tuple[dict, int, float]:
+    """Move post-its at ~11 KB/s of updates for `seconds` while `remote` watches over a 32 kbit/s
+    link; returns when the remote has the last move: its answer (with `ms`, how long after the
+    moves stopped), the bytes sent over the link meanwhile, and the bytes of the moves."""
+    await _moving_post_its(room)
     await remote.ask("wait clock 1 20", timeout=30)
     link.limit(32)  # 4 KB/s each way
     sent_before, received_before = link.bytes_to_remote(), _metric(server, "palabre_bytes_in_total")
-    loop = asyncio.get_running_loop()
-    moves, end = 0, loop.time() + seconds
-    while loop.time() < end:  # ~200 moves a second
-        for _ in range(20):
-            moves += 1
-            with room.doc.transaction():
-                note = notes[f"p{moves % 5}"]
-                note["x"], note["y"] = moves, -moves
-        notes["clock"]["moves"] = moves
-        await asyncio.sleep(0.1)
+    moves = await _move(room, seconds, per_tick=20, together=1)  # ~200 moves a second
     await room.flush()
     stream = _metric(server, "palabre_bytes_in_total") - received_before
     latest = await remote.ask(f"until clock moves {moves} 40", timeout=50)
     assert latest["value"] == moves, latest
+    notes = _notes(room)
     for k in range(5):
         seen = await remote.ask(f"field p{k} x")
         assert seen["value"] == notes[f"p{k}"]["x"], (k, seen)
@@ -289,3 +307,34 @@ async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_o
         await eventually(lambda: _count(room, "hors-ligne-") == 200, "the offline post-its in the room", timeout=90)
         state = await remote.ask("state")
         assert len(state["closes"]) == 1, f"cut off during the upload: {state['closes']}"  # only its own disconnect
+
+
+@pytest.mark.rtt(1200)
+async def test_a_far_link_that_keeps_up_gets_every_move_not_catch_ups(
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+) -> None:
+    """A 3G link to Mali: 1.2 s round trip, bandwidth enough for the room (~20 KB/s of moves).
+    The moves take long to arrive and yet must arrive as a stream: the far side is not a
+    receiver that fell behind (relays paused, then one catch-up diff), which would show it the
+    board in jumps. A round trip of moves is in flight, unacknowledged, all the time (24 KB here,
+    more than relay_backlog_bytes), and a lag probe takes 1.2 s to come back (more than
+    LAG_LIMIT_SECONDS): neither is a backlog."""
+    server = serve()
+    async with BoardClient.connect(server.ws_url, "atelier") as room:
+        await _moving_post_its(room)
+        remote = await start_remote(server.ws_url)
+        await remote.next_event(timeout=30)
+        # TCP needs several round trips to open its window (slow start): at 1.2 s each, the
+        # first seconds of a busy room may queue up for real. Watched: after that.
+        moves = await _move(room, 6, per_tick=10, together=5)
+        behind = _metric(server, "palabre_receivers_behind_total")
+        await remote.ask("watch clock moves 8", timeout=5)
+        moves = await _move(room, 8, per_tick=10, together=5, moves=moves)
+        watched = await remote.next_event(timeout=10)
+        assert not room.closed.done(), room.closed.result()
+        assert _metric(server, "palabre_receivers_behind_total") == behind, "taken for a receiver that fell behind"
+        # The clock moves 10 times a second: a stream shows every change, with no long gap
+        # (2.4 s jumps and 23 changes out of 80 before the probe allowed for the round trip).
+        assert watched["changes"] >= 60 and watched["maxGapMs"] < 600, watched
+        latest = await remote.ask(f"until clock moves {moves} 10", timeout=15)
+        assert latest["value"] == moves, latest

@@ -232,18 +232,22 @@ async def test_a_held_update_that_is_cancelled_does_not_cancel_the_others(storag
 
 
 class SlowReceiver(Recorder):
-    """A receiver on a slow link: `queued` is what it has been sent and not acknowledged yet;
-    its lag probes are answered at once unless `probe_answered` is False."""
+    """A receiver on a slow or far link: `queued` is what it has been sent and not acknowledged
+    yet; a lag probe comes back `rtt` seconds after it left, but never while `probe_answered`
+    is False (its link holds a backlog)."""
 
-    def __init__(self) -> None:
+    def __init__(self, rtt: float = 0.0) -> None:
         super().__init__()
         self.behind: bytes | None = None
         self.behind_since = 0.0
         self.queued = 0
         self.transport = self  # type: ignore[assignment]
+        self.rtt = rtt
+        self.round_trip = 0.0
         self.probe_answered = True
         self.probes = 0
         self.probe_sent = float("-inf")
+        self._out = False
 
     def queued_bytes(self) -> int:
         return self.queued
@@ -251,11 +255,22 @@ class SlowReceiver(Recorder):
     def send_probe(self) -> None:
         self.probes += 1
         self.probe_sent = asyncio.get_running_loop().time()
+        self._out = True
 
     def probe_waiting(self) -> float:
-        if self.probe_answered or self.probes == 0:
-            return 0.0
-        return asyncio.get_running_loop().time() - self.probe_sent
+        waited = asyncio.get_running_loop().time() - self.probe_sent
+        if self._out and self.probe_answered and waited >= self.rtt:
+            self._out = False
+            self.round_trip = min(self.round_trip, waited) if self.round_trip else waited
+        return waited if self._out else 0.0
+
+    @property
+    def probing(self) -> bool:
+        self.probe_waiting()  # a probe due back is back
+        return self._out
+
+    def probe_lag(self) -> float:
+        return max(0.0, self.probe_waiting() - self.round_trip)
 
 
 def _move(doc: Doc, x: int) -> bytes:
@@ -268,6 +283,7 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.03)
     rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
     room = await rooms.get("b")
     fast, slow = Recorder(), SlowReceiver()
@@ -280,16 +296,23 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     assert fast.writes == slow.writes == [[encode_update(first)]]
 
     behind_before = METRICS.receivers_behind
-    slow.queued = 10 * 4096  # its link stalls: the backlog grows past relay_backlog_bytes
+    slow.queued = 10 * 4096  # its link stalls: the backlog grows past relay_backlog_bytes …
+    slow.probe_answered = False  # … and holds the lag probe that this makes the room send it
+    stalled = _move(writer, 0)
     await asyncio.sleep(0.02)
+    await room.receive_update(stalled, sender=None)
+    await asyncio.sleep(0)
+    assert slow.probes == 1 and slow.behind is None  # bytes alone decide nothing (a far link has them in flight)
+    await asyncio.sleep(0.06)  # the probe is late: behind (timers look, as nothing is relayed)
+    assert METRICS.receivers_behind == behind_before + 1 and slow.behind is not None
     moves = [_move(writer, x) for x in range(1, 41)]
-    for move in moves:  # the first relay finds it behind
+    for move in moves:
         await room.receive_update(move, sender=None)
     await asyncio.sleep(0)
-    assert METRICS.receivers_behind == behind_before + 1 and slow.behind is not None
-    assert len(fast.writes) == 41 and len(slow.writes) == 2  # nothing relayed to it after that
+    assert len(fast.writes) == 42 and len(slow.writes) == 2  # nothing relayed to it after the fall
 
-    slow.queued = 1000  # drained below a quarter of the limit: the room is quiet, a timer notices
+    slow.queued = 1000  # drained below a quarter of the limit, the probe is back: a timer notices
+    slow.probe_answered = True
     await asyncio.sleep(0.05)
     assert slow.behind is None and len(slow.writes) == 3
     [catch_up] = slow.writes[2]
@@ -298,7 +321,7 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     assert len(catch_up) < sum(len(encode_update(m)) for m in moves) / 4  # the result, not the moves
     seen = Doc()
     seen.apply_update(first)
-    seen.apply_update(moves[0])
+    seen.apply_update(stalled)
     seen.apply_update(message.payload)
     assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
     assert seen.get("notes", type=Map)["n"]["x"] == 40
@@ -306,6 +329,32 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     await room.receive_update(_move(writer, 41), sender=None)  # caught up: relayed again
     await asyncio.sleep(0)
     assert len(slow.writes) == 4
+
+
+async def test_a_far_receiver_that_keeps_up_is_relayed_every_move(
+    storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long round trip is not a backlog: the moves in flight fill the socket's queue past
+    relay_backlog_bytes and every probe takes the round trip to come back, yet the receiver
+    keeps up; it must be relayed every move, not caught up in jumps."""
+    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
+    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.05)
+    rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
+    room = await rooms.get("b")
+    far = SlowReceiver(rtt=0.08)  # longer than LAG_LIMIT_SECONDS
+    far.queued = 3 * 4096  # in flight
+    room.add(far)  # type: ignore[arg-type]
+    await asyncio.sleep(0.1)  # the probe sent as it joins is back: the link's round trip is known
+    writer = Doc()
+    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    await room.receive_update(writer.get_update(), sender=None)
+    for x in range(1, 60):
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.005)  # ~6 KB/s relayed: busy, probed
+    await asyncio.sleep(0)
+    assert far.probes >= 3 and far.round_trip >= 0.08  # the one at join, and the busy room's
+    assert far.behind is None and len(far.writes) == 60
 
 
 async def test_a_receiver_behind_a_proxy_is_found_behind_by_its_late_lag_probe(

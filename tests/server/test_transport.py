@@ -38,15 +38,18 @@ def _client_frame(payload: bytes) -> bytes:
 
 
 async def _next_frame(reader: asyncio.StreamReader) -> tuple[bool, int]:
-    """(compressed?, payload length on the wire) of the next server frame."""
-    first, second = await reader.readexactly(2)
-    length = second & 0x7F
-    if length == 126:
-        (length,) = struct.unpack("!H", await reader.readexactly(2))
-    elif length == 127:
-        (length,) = struct.unpack("!Q", await reader.readexactly(8))
-    await reader.readexactly(length)
-    return bool(first & 0x40), length
+    """(compressed?, payload length on the wire) of the next server data frame (a ping, such as
+    the lag probe a connection gets as it joins, is skipped: a client library answers it)."""
+    while True:
+        first, second = await reader.readexactly(2)
+        length = second & 0x7F
+        if length == 126:
+            (length,) = struct.unpack("!H", await reader.readexactly(2))
+        elif length == 127:
+            (length,) = struct.unpack("!Q", await reader.readexactly(8))
+        await reader.readexactly(length)
+        if first & 0x0F != 0x9:
+            return bool(first & 0x40), length
 
 
 async def test_large_sync_is_deflated_small_messages_are_not(palabre: PalabreProcess) -> None:
