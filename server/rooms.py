@@ -96,7 +96,7 @@ class Room:
         self.version = next(_versions)  # changes with every applied update (render cache key)
         self.diverged = False  # the live doc has an update the log lacks (see receive_update)
         self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
-        self._last_backlog_check = 0.0  # loop time; see "receivers on slow links"
+        self._last_backlog_check = asyncio.get_running_loop().time()  # see "receivers on slow links"
         self._relayed = 0  # bytes relayed (to each receiver) since the last check
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
@@ -292,7 +292,8 @@ class Room:
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent
-        if asyncio.get_running_loop().time() >= self._last_backlog_check + BACKLOG_CHECK_SECONDS:
+        now = asyncio.get_running_loop().time()
+        if now >= self._last_backlog_check + BACKLOG_CHECK_SECONDS and self._worth_a_look(now):
             self._check_backlogs()
         elif self._relayed > self.settings.relay_backlog_bytes // 4:
             self._watch_backlogs()  # a burst: look when due, even if nothing follows it
@@ -334,6 +335,14 @@ class Room:
     # not shrink at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow
     # link): closed, 4408.
 
+    def _worth_a_look(self, now: float) -> bool:
+        """Whether enough was relayed since the last look for a receiver to have fallen behind:
+        the room is busy, or a quarter of `relay_backlog_bytes` went out. A quiet room (most
+        boards, most of the time) is not looked at after each relay: a system call per receiver
+        was a tenth of the many-boards load's CPU. Someone behind or probed keeps a timer."""
+        return (self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
+                or self._relayed > self.settings.relay_backlog_bytes // 4)
+
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
         busy = self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
@@ -346,7 +355,7 @@ class Room:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if transport.probe_lag() > LAG_LIMIT_SECONDS:
+                if waiting - transport.round_trip > LAG_LIMIT_SECONDS:  # late beyond the link's round trip
                     self._fall_behind(conn)
                 elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()

@@ -138,7 +138,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog.
     # A probe's round trip includes the link's own, which on a 3G link to Mali is 0.3–1.5 s with
     # nothing queued: the shortest one seen (`round_trip`) is that part; only what a probe waits
-    # beyond it (`probe_lag`) is backlog. The first probe goes out as the connection joins its
+    # beyond it is backlog. The first probe goes out as the connection joins its
     # room, before anything is queued for it, so the link's round trip is known early.
     _probe: bytes | None = None  # the probe awaiting its pong
     probe_sent = float("-inf")  # loop time the last probe left
@@ -163,11 +163,6 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     @property
     def probing(self) -> bool:
         return self._probe is not None
-
-    def probe_lag(self) -> float:
-        """Seconds the lag probe out has waited beyond the link's round trip (all of its wait
-        while no probe has come back yet); 0.0 if none is out."""
-        return max(0.0, self.probe_waiting() - self.round_trip)
 
     def handle_pong(self, event: Any) -> None:
         if self._probe is not None and bytes(event.data) == self._probe:

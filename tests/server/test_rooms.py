@@ -241,6 +241,7 @@ class SlowReceiver(Recorder):
         self.behind: bytes | None = None
         self.behind_since = 0.0
         self.queued = 0
+        self.looked = 0  # how often the room read its queue
         self.transport = self  # type: ignore[assignment]
         self.rtt = rtt
         self.round_trip = 0.0
@@ -250,6 +251,7 @@ class SlowReceiver(Recorder):
         self._out = False
 
     def queued_bytes(self) -> int:
+        self.looked += 1
         return self.queued
 
     def send_probe(self) -> None:
@@ -268,9 +270,6 @@ class SlowReceiver(Recorder):
     def probing(self) -> bool:
         self.probe_waiting()  # a probe due back is back
         return self._out
-
-    def probe_lag(self) -> float:
-        return max(0.0, self.probe_waiting() - self.round_trip)
 
 
 def _move(doc: Doc, x: int) -> bytes:
@@ -329,6 +328,31 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     await room.receive_update(_move(writer, 41), sender=None)  # caught up: relayed again
     await asyncio.sleep(0)
     assert len(slow.writes) == 4
+
+
+async def test_a_quiet_room_does_not_look_at_its_receivers_after_every_relay(
+    storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Most boards move a post-it now and then: reading each receiver's socket queue after each
+    relay would cost a system call per receiver for nothing. A burst gets a look."""
+    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
+    room = await rooms.get("b")
+    receiver = SlowReceiver()
+    room.connections.add(receiver)  # type: ignore[arg-type]
+    writer = Doc()
+    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    await room.receive_update(writer.get_update(), sender=None)
+    await asyncio.sleep(0.2)
+    looked = receiver.looked
+    for x in range(1, 6):
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.05)  # well under 2 KB/s
+    assert len(receiver.writes) == 6 and receiver.looked == looked
+    for x in range(6, 60):  # a burst: more than a quarter of relay_backlog_bytes at once
+        await room.receive_update(_move(writer, x), sender=None)
+    await asyncio.sleep(0.03)
+    assert receiver.looked > looked
 
 
 async def test_a_far_receiver_that_keeps_up_is_relayed_every_move(
