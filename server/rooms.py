@@ -320,8 +320,9 @@ class Room:
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
     # After a relay, at most every BACKLOG_CHECK_SECONDS, each receiver is looked at. It is
     # "behind" when its lag probe (a ping of our own, transport.py) has waited more than
-    # LAG_LIMIT_SECONDS beyond the link's own round trip: the probe's pong comes after
-    # everything written before it, in every buffer up to the client, a proxy's included. A
+    # LAG_LIMIT_SECONDS beyond the link's own round trip (known once a probe has come back:
+    # the first goes out as the connection joins): the probe's pong comes after everything
+    # written before it, in every buffer up to the client, a proxy's included. A
     # probe goes out at most every LAG_PROBE_SECONDS while the room is busy, or when more than
     # `relay_backlog_bytes` written to the receiver are not acknowledged yet (SIOCOUTQ): on a
     # slow link that is a backlog, on a far one (a 1.2 s round trip to Mali) it is only the moves
@@ -355,7 +356,7 @@ class Room:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if waiting - transport.round_trip > LAG_LIMIT_SECONDS:  # late beyond the link's round trip
+                if transport.round_trip and waiting - transport.round_trip > LAG_LIMIT_SECONDS:
                     self._fall_behind(conn)
                 elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()
