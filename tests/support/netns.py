@@ -80,6 +80,10 @@ class Link:
             self._start_delay_line()
             _run("ip", "addr", "add", self.host_ip, "peer", self.remote_ip, "dev", self.host_if)
             self._in_namespace("ip", "addr", "add", self.remote_ip, "peer", self.host_ip, "dev", self.remote_if)
+            # Deep queues, as on a mobile network: a busy test machine that runs the delay
+            # line late must not drop packets at the TUN device (500 by default).
+            _run("ip", "link", "set", self.host_if, "txqueuelen", "10000")
+            self._in_namespace("ip", "link", "set", self.remote_if, "txqueuelen", "10000")
         else:
             _run("ip", "link", "add", self.host_if, "type", "veth", "peer", "name", self.remote_if)
             _run("ip", "link", "set", self.remote_if, "netns", self.namespace)
