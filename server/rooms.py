@@ -336,17 +336,20 @@ class Room:
     # not shrink at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow
     # link): closed, 4408.
 
+    def _busy(self, now: float) -> bool:
+        """More than BUSY_BYTES_PER_SECOND relayed to each receiver since the last look."""
+        return self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
+
     def _worth_a_look(self, now: float) -> bool:
         """Whether enough was relayed since the last look for a receiver to have fallen behind:
         the room is busy, or a quarter of `relay_backlog_bytes` went out. A quiet room (most
-        boards, most of the time) is not looked at after each relay: a system call per receiver
-        was a tenth of the many-boards load's CPU. Someone behind or probed keeps a timer."""
-        return (self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
-                or self._relayed > self.settings.relay_backlog_bytes // 4)
+        boards, most of the time) is not looked at after each relay, which cost a system call
+        per receiver for nothing. Someone behind or probed keeps a timer."""
+        return self._busy(now) or self._relayed > self.settings.relay_backlog_bytes // 4
 
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
-        busy = self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
+        busy = self._busy(now)
         self._relayed, self._last_backlog_check = 0, now
         limit = self.settings.relay_backlog_bytes
         watch = False

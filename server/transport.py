@@ -138,9 +138,9 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog.
     # A probe's round trip includes the link's own, which on a 3G link to Mali is 0.3–1.5 s with
     # nothing queued: the shortest one seen (`round_trip`) is that part; only what a probe waits
-    # beyond it is backlog. The first probe goes out as the connection joins its
-    # room, before anything is queued for it: its pong gives the link's round trip, and until
-    # it is back no lateness is judged (a peer that never answers is the keep-alive's case).
+    # beyond it is backlog. The first probe goes out as the connection joins its room, before
+    # anything is queued for it: its pong gives the link's round trip, and until it is back no
+    # lateness is judged (a peer that never answers is the keep-alive's case).
     _probe: bytes | None = None  # the probe awaiting its pong
     probe_sent = float("-inf")  # loop time the last probe left
     round_trip = 0.0  # the shortest a probe took to come back (seconds); 0.0: none came back yet

@@ -7,9 +7,9 @@ order). TCP on both ends sees a real round trip: its in-flight bytes, its timers
 socket queues are what they would be on the real link. A `tc` rate limit still applies on the
 TUN devices (see netns.Link).
 
-Run by `netns.Link(delay_ms=...)`: `python -m tests.support.delayline HOST_IF NAMESPACE REMOTE_IF
-DELAY_MS`. It creates both devices (they live as long as it does), prints "ready", and relays
-until killed.
+Run by `netns.Link(rtt_ms=...)`: `python -m tests.support.delayline HOST_IF NAMESPACE REMOTE_IF
+RTT_MS` (half of the round trip each way). It creates both devices (they live as long as it
+does), prints "ready", and relays until killed.
 """
 
 from __future__ import annotations
@@ -65,12 +65,12 @@ def relay(a: int, b: int, delay: float) -> None:
 
 
 def main() -> None:
-    host_if, namespace, remote_if, delay_ms = sys.argv[1:5]
+    host_if, namespace, remote_if, rtt_ms = sys.argv[1:5]
     host = open_tun(host_if)
     enter_namespace(namespace)
     remote = open_tun(remote_if)
     print("ready", flush=True)
-    relay(host, remote, int(delay_ms) / 2000)  # the round trip is the delay both ways
+    relay(host, remote, int(rtt_ms) / 2000)
 
 
 if __name__ == "__main__":
