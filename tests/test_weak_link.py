@@ -310,7 +310,7 @@ async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_o
 
 
 @pytest.mark.rtt(1200)
-async def test_a_far_link_that_keeps_up_gets_every_move_not_catch_ups(
+async def test_a_far_link_that_keeps_up_gets_the_moves_as_a_stream(
     serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
 ) -> None:
     """A 3G link to Mali: 1.2 s round trip, bandwidth enough for the room (~20 KB/s of moves).
