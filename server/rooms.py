@@ -43,7 +43,7 @@ EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
 BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checked
 BUSY_BYTES_PER_SECOND = 2048  # relayed to each receiver: below this, no link we serve falls behind
 LAG_PROBE_SECONDS = 1.0  # while the room is busy, each receiver is probed at most this often
-LAG_LIMIT_SECONDS = 1.0  # a probe unanswered this long beyond the link's round trip: behind
+LAG_LIMIT_SECONDS = 1.0  # a probe late by this (or the link's round trip, if longer): behind
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -319,10 +319,12 @@ class Room:
     # Relaying every move to a receiver that cannot keep up only shows it the board later and
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
     # After a relay, at most every BACKLOG_CHECK_SECONDS, each receiver is looked at. It is
-    # "behind" when its lag probe (a ping of our own, transport.py) has waited more than
-    # LAG_LIMIT_SECONDS beyond the link's own round trip (known once a probe has come back:
-    # the first goes out as the connection joins): the probe's pong comes after everything
-    # written before it, in every buffer up to the client, a proxy's included. A
+    # "behind" when its lag probe (a ping of our own, transport.py) has waited, beyond the
+    # link's own round trip (known once a probe has come back: the first goes out as the
+    # connection joins), more than LAG_LIMIT_SECONDS or that round trip if longer: the probe's
+    # pong comes after everything written before it, in every buffer up to the client, a
+    # proxy's included. A queue of one round trip is TCP's own doing now and then (slow start,
+    # a loss, BBR re-measuring the path every 10 s) and drains by itself. A
     # probe goes out at most every LAG_PROBE_SECONDS while the room is busy, or when more than
     # `relay_backlog_bytes` written to the receiver are not acknowledged yet (SIOCOUTQ): on a
     # slow link that is a backlog, on a far one (a 1.2 s round trip to Mali) it is only the moves
@@ -359,7 +361,7 @@ class Room:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if transport.round_trip and waiting - transport.round_trip > LAG_LIMIT_SECONDS:
+                if transport.round_trip and waiting - transport.round_trip > max(LAG_LIMIT_SECONDS, transport.round_trip):
                     self._fall_behind(conn)
                 elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()

@@ -365,7 +365,8 @@ async def test_a_far_receiver_that_keeps_up_is_relayed_every_move(
 ) -> None:
     """A long round trip is not a backlog: the moves in flight fill the socket's queue past
     relay_backlog_bytes and every probe takes the round trip to come back, yet the receiver
-    keeps up; it must be relayed every move, not caught up in jumps."""
+    keeps up; it must be relayed every move, not caught up in jumps. Nor is a queue of one round
+    trip, which TCP makes and drains by itself; a longer one is."""
     monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
     monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
     monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.05)
@@ -384,6 +385,18 @@ async def test_a_far_receiver_that_keeps_up_is_relayed_every_move(
     await asyncio.sleep(0)
     assert far.probes >= 3 and far.round_trip >= 0.08  # the one at join, and the busy room's
     assert far.behind is None and len(far.writes) == 60
+
+    far.rtt = 0.16  # TCP stalls for a round trip (a slow start, BBR re-measuring): it drains alone
+    for x in range(60, 100):
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.005)
+    assert far.behind is None and len(far.writes) == 100
+
+    far.probe_answered = False  # now a backlog that grows: late by more than a round trip
+    for x in range(100, 140):
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.005)
+    assert far.behind is not None
 
 
 async def test_a_receiver_behind_a_proxy_is_found_behind_by_its_late_lag_probe(
