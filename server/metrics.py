@@ -1,13 +1,18 @@
 """Process-wide counters, rendered in the Prometheus text format at `GET /metrics`.
 
 Counters are plain integer attributes: the hot path pays one attribute increment, nothing more.
-Gauges (connections, loaded boards) are read from the rooms when the page is rendered.
+Gauges (connections, loaded boards) are read from the rooms when the page is rendered. One
+histogram: the round trip of each connection's link, measured once as it joins (transport.py),
+which tells an operator how far the participants are (a LAN, a 3G link to Mali).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections import Counter
 from collections.abc import Callable
+
+ROUND_TRIP_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0)  # seconds
 
 
 class Metrics:
@@ -25,8 +30,14 @@ class Metrics:
         self.receivers_behind = 0  # times a receiver's backlog paused its relays
         self.catch_ups = 0  # catch-up diffs sent once such a backlog drained
         self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
+        self.round_trips = [0] * (len(ROUND_TRIP_BUCKETS) + 1)  # per bucket, the last one +Inf
+        self.round_trip_sum = 0.0
         self.gauges: dict[str, Callable[[], float]] = {}
         self.counters: dict[str, Callable[[], float]] = {}  # read at render time, like gauges
+
+    def observe_round_trip(self, seconds: float) -> None:
+        self.round_trips[bisect.bisect_left(ROUND_TRIP_BUCKETS, seconds)] += 1
+        self.round_trip_sum += seconds
 
     def render(self) -> str:
         lines: list[str] = []
@@ -51,6 +62,7 @@ class Metrics:
         emit("receivers_behind_total", "counter", "times a slow receiver's backlog paused relays to it",
              self.receivers_behind)
         emit("catch_ups_total", "counter", "catch-up diffs sent to receivers whose backlog drained", self.catch_ups)
+        lines.extend(self._round_trip_histogram())
         for reason in sorted(self.rejected) or ["none"]:
             emit("rejected_messages_total", "counter", "messages refused, by reason",
                  self.rejected.get(reason, 0), f'{{reason="{reason}"}}')
@@ -59,6 +71,16 @@ class Metrics:
         for name, read in sorted(self.gauges.items()):
             emit(name, "gauge", name.replace("_", " "), read())
         return "\n".join(lines) + "\n"
+
+    def _round_trip_histogram(self) -> list[str]:
+        name = "palabre_link_round_trip_seconds"
+        lines = [f"# HELP {name} round trip of each connection's link, measured as it joins",
+                 f"# TYPE {name} histogram"]
+        seen = 0
+        for bound, count in zip((*[f"{b:g}" for b in ROUND_TRIP_BUCKETS], "+Inf"), self.round_trips):
+            seen += count
+            lines.append(f'{name}_bucket{{le="{bound}"}} {seen}')
+        return [*lines, f"{name}_sum {self.round_trip_sum:g}", f"{name}_count {seen}"]
 
 
 METRICS = Metrics()

@@ -169,6 +169,8 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         if self._probe is not None and bytes(event.data) == self._probe:
             self._probe = None
             took = self.loop.time() - self.probe_sent
+            if not self.round_trip:
+                METRICS.observe_round_trip(took)  # the first: sent as the connection joined
             self.round_trip = min(self.round_trip, took) if self.round_trip else took
             return
         super().handle_pong(event)

@@ -343,3 +343,6 @@ async def test_a_far_link_that_keeps_up_gets_the_moves_as_a_stream(
         assert watched["changes"] >= 50, watched
         latest = await remote.ask(f"until clock moves {moves} 10", timeout=15)
         assert latest["value"] == moves, latest
+        # /metrics shows how far the participants are: the room's link and this one (1.2 s).
+        assert _metric(server, "palabre_link_round_trip_seconds_count") == 2
+        assert 1.2 <= _metric(server, "palabre_link_round_trip_seconds_sum") < 1.5

@@ -30,3 +30,6 @@ async def test_metrics_count_messages_appends_and_rejections(palabre: PalabrePro
     assert float(values["palabre_messages_in_total"]) >= 3
     assert float(values['palabre_rejected_messages_total{reason="malformed"}']) == 1
     assert float(values["palabre_connections"]) >= 1
+    # Each connection's link round trip, measured by a ping as it joined: loopback, well under 10 ms.
+    assert float(values["palabre_link_round_trip_seconds_count"]) >= 1
+    assert values['palabre_link_round_trip_seconds_bucket{le="0.01"}'] == values["palabre_link_round_trip_seconds_count"]
