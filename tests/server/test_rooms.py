@@ -236,7 +236,7 @@ class SlowReceiver(Recorder):
     yet; a lag probe comes back `rtt` seconds after it left, but never while `probe_answered`
     is False (its link holds a backlog)."""
 
-    def __init__(self, rtt: float = 0.001) -> None:
+    def __init__(self, rtt: float = 0.001) -> None:  # > 0: a round trip of 0 means "not known"
         super().__init__()
         self.behind: bytes | None = None
         self.behind_since = 0.0
@@ -263,8 +263,7 @@ class SlowReceiver(Recorder):
         waited = asyncio.get_running_loop().time() - self.probe_sent
         if self._out and self.probe_answered and waited >= self.rtt:
             self._out = False
-            took = max(waited, self.rtt)  # the room may look at the very time it sent it
-            self.round_trip = min(self.round_trip, took) if self.round_trip else took
+            self.round_trip = min(self.round_trip, waited) if self.round_trip else waited
         return waited if self._out else 0.0
 
     @property
