@@ -332,7 +332,8 @@ class Room:
     # own buffer fills (the kernel's is full). Nothing is relayed to a receiver that is behind
     # until a probe sent since has come back and its backlog is down to a quarter of
     # `relay_backlog_bytes`; then it gets one diff against the state it had, which carries each
-    # post-it's latest position rather than every move on the way, and the presence that changed
+    # post-it's latest position rather than every move on the way (only a tombstone of a few
+    # bytes for each of those, which Yjs keeps), and the presence that changed
     # meanwhile (a timer keeps checking while anyone is behind or has a probe out with a backlog,
     # or after a burst of relays). Direct answers (sync) still go to it. One whose backlog does
     # not shrink at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow
