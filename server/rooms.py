@@ -43,7 +43,7 @@ EMPTY_STATE_VECTOR = b"\x00"  # a diff against it is the whole board
 BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checked
 BUSY_BYTES_PER_SECOND = 2048  # relayed to each receiver: below this, no link we serve falls behind
 LAG_PROBE_SECONDS = 1.0  # while the room is busy, each receiver is probed at most this often
-LAG_LIMIT_SECONDS = 1.0  # a probe late by this (or the link's round trip, if longer): behind
+LAG_LIMIT_SECONDS = 0.5  # a probe late by this (or the link's round trip, if longer): behind
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 

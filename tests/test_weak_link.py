@@ -252,7 +252,7 @@ async def _busy_room(server: PalabreProcess, link: netns.Link, remote: RemoteCli
 
 @pytest.mark.parametrize("within_ms", [
     pytest.param(10_000, id="near"),
-    pytest.param(15_000, id="800ms-away", marks=pytest.mark.rtt(800)),  # 6.1-6.2 s when measured
+    pytest.param(15_000, id="800ms-away", marks=pytest.mark.rtt(800)),  # 5.5 s when measured
 ])
 async def test_a_slow_link_in_a_busy_room_gets_the_board_not_a_growing_backlog(
     serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]],
