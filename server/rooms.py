@@ -319,13 +319,9 @@ class Room:
     # Relaying every move to a receiver that cannot keep up only shows it the board later and
     # later: on a 32 kbit/s link a busy board's moves pile up by most of a second every second.
     # After a relay, at most every BACKLOG_CHECK_SECONDS, each receiver is looked at. It is
-    # "behind" when its lag probe (a ping of our own, transport.py) has waited, beyond the
-    # link's own round trip (known once a probe has come back: the first goes out as the
-    # connection joins), more than LAG_LIMIT_SECONDS or that round trip if longer: the probe's
-    # pong comes after everything written before it, in every buffer up to the client, a
-    # proxy's included. A queue of one round trip is TCP's own doing now and then (slow start,
-    # a loss, BBR re-measuring the path every 10 s) and drains by itself. A
-    # probe goes out at most every LAG_PROBE_SECONDS while the room is busy, or when more than
+    # "behind" when its lag probe (a ping of our own, transport.py) is late: the pong comes after
+    # everything written before the ping, in every buffer up to the client, a proxy's included.
+    # A probe goes out at most every LAG_PROBE_SECONDS while the room is busy, or when more than
     # `relay_backlog_bytes` written to the receiver are not acknowledged yet (SIOCOUTQ): on a
     # slow link that is a backlog, on a far one (a 1.2 s round trip to Mali) it is only the moves
     # in flight, so bytes alone decide nothing. It is also behind at once when the transport's
@@ -333,11 +329,21 @@ class Room:
     # until a probe sent since has come back and its backlog is down to a quarter of
     # `relay_backlog_bytes`; then it gets one diff against the state it had, which carries each
     # post-it's latest position rather than every move on the way (only a tombstone of a few
-    # bytes for each of those, which Yjs keeps), and the presence that changed
-    # meanwhile (a timer keeps checking while anyone is behind or has a probe out with a backlog,
-    # or after a burst of relays). Direct answers (sync) still go to it. One whose backlog does
-    # not shrink at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow
-    # link): closed, 4408.
+    # bytes for each of those, which Yjs keeps), and the presence that changed meanwhile (a
+    # timer keeps checking while anyone is behind or has a probe out with a backlog, or after a
+    # burst of relays). Direct answers (sync) still go to it. One whose backlog does not shrink
+    # at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow link):
+    # closed, 4408.
+
+    @staticmethod
+    def _late(transport: PalabreProtocol, waiting: float) -> bool:
+        """Whether a probe that has waited `waiting` s says its receiver is behind: late beyond
+        the link's own round trip (known once the probe sent as it joined is back) by more than
+        LAG_LIMIT_SECONDS, or by more than that round trip if it is longer. A queue of one round
+        trip is TCP's own doing now and then (slow start, a loss, BBR re-measuring the path
+        every 10 s) and drains by itself."""
+        rtt = transport.round_trip
+        return bool(rtt) and waiting - rtt > max(LAG_LIMIT_SECONDS, rtt)
 
     def _busy(self, now: float) -> bool:
         """More than BUSY_BYTES_PER_SECOND relayed to each receiver since the last look."""
@@ -362,7 +368,7 @@ class Room:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
             if conn.behind is None:
-                if transport.round_trip and waiting - transport.round_trip > max(LAG_LIMIT_SECONDS, transport.round_trip):
+                if self._late(transport, waiting):
                     self._fall_behind(conn)
                 elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()

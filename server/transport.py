@@ -135,12 +135,12 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
 
     # A lag probe is a ping of Palabre's own (uvicorn's keep-alive ignores its pong). It waits
     # behind everything written before it, in every buffer up to the client, a proxy's included,
-    # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog.
-    # A probe's round trip includes the link's own, which on a 3G link to Mali is 0.3–1.5 s with
-    # nothing queued: the shortest one seen (`round_trip`) is that part; only what a probe waits
-    # beyond it is backlog. The first probe goes out as the connection joins its room, before
-    # anything is queued for it: its pong gives the link's round trip, and until it is back no
-    # lateness is judged (a peer that never answers is the keep-alive's case).
+    # which SIOCOUTQ cannot see: its pong is late by the whole path's backlog. Its round trip
+    # also includes the link's own, 0.3–1.5 s on a 3G link to Mali with nothing queued: the
+    # shortest one seen (`round_trip`) is that part, only what a probe waits beyond it is backlog.
+    # The first probe goes out as the connection joins its room, before anything is queued for
+    # it; until its pong is back no lateness is judged (a peer that never answers is the
+    # keep-alive's case).
     _probe: bytes | None = None  # the probe awaiting its pong
     probe_sent = float("-inf")  # loop time the last probe left
     round_trip = 0.0  # the shortest a probe took to come back (seconds); 0.0: none came back yet
@@ -148,14 +148,14 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     def send_probe(self) -> None:
         if self._probe is not None or not self.open:
             return
-        probe = b"lag" + struct.pack("!d", self.loop.time())
+        now = self.loop.time()
+        probe = b"lag" + struct.pack("!d", now)
         try:
             self.conn.send_ping(probe)
         except InvalidState:  # closing
             return
-        self._probe = probe
+        self._probe, self.probe_sent = probe, now
         self.transport.write(b"".join(self.conn.data_to_send()))
-        self.probe_sent = self.loop.time()
 
     def probe_waiting(self) -> float:
         """Seconds the lag probe has waited for its pong; 0.0 if none is out."""

@@ -11,7 +11,7 @@ from pycrdt import Doc, Map
 from server import rooms as rooms_module
 from server.metrics import METRICS
 from server.protocol import KIND_UPDATE, encode_update, parse_message
-from server.rooms import Rooms, UnknownBoard
+from server.rooms import Room, Rooms, UnknownBoard
 from server.settings import Settings
 from server.storage.base import StorageError, StoredBoard
 from server.storage.sqlite import SQLiteStorage
@@ -278,12 +278,40 @@ def _move(doc: Doc, x: int) -> bytes:
     return doc.get_update(before)
 
 
+def _writer() -> Doc:
+    """A client's board with one post-it `n` to move."""
+    writer = Doc()
+    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    return writer
+
+
+async def _moves(room: Room, writer: Doc, xs: range, every: float = 0.005) -> None:
+    """Move `n` to each x in turn, relayed `every` s apart (~6 KB/s at the default: busy)."""
+    for x in xs:
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(every)
+
+
+def _quick_looks(monkeypatch: pytest.MonkeyPatch, lag_limit: float) -> None:
+    """Backlog looks, lag probes and the lag limit in tens of milliseconds, not seconds."""
+    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
+    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
+    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", lag_limit)
+
+
+def _replayed(writes: list[list[bytes]]) -> Doc:
+    """What a receiver has after applying every update message it was sent."""
+    seen = Doc()
+    for write in writes:
+        for message in write:
+            seen.apply_update(parse_message(message).payload)
+    return seen
+
+
 async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_move(
     storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
-    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
-    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.03)
+    _quick_looks(monkeypatch, lag_limit=0.03)
     rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
     room = await rooms.get("b")
     fast, slow = Recorder(), SlowReceiver()
@@ -291,8 +319,7 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     room.add(slow)  # type: ignore[arg-type]
     await asyncio.sleep(0.01)
     assert not slow.probing and slow.round_trip  # its join probe is back: the link's round trip is known
-    writer = Doc()
-    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    writer = _writer()
     first = writer.get_update()
     await room.receive_update(first, sender=None)
     await asyncio.sleep(0)
@@ -323,9 +350,7 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     message = parse_message(catch_up)
     assert message.kind == KIND_UPDATE
     assert len(catch_up) < sum(len(encode_update(m)) for m in moves) / 4  # the result, not the moves
-    seen = Doc()
-    for write in slow.writes:
-        seen.apply_update(parse_message(write[0]).payload)
+    seen = _replayed(slow.writes)
     assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
     assert seen.get("notes", type=Map)["n"]["x"] == 80
 
@@ -344,17 +369,13 @@ async def test_a_quiet_room_does_not_look_at_its_receivers_after_every_relay(
     room = await rooms.get("b")
     receiver = SlowReceiver()
     room.connections.add(receiver)  # type: ignore[arg-type]
-    writer = Doc()
-    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    writer = _writer()
     await room.receive_update(writer.get_update(), sender=None)
     await asyncio.sleep(0.2)
     looked = receiver.looked
-    for x in range(1, 6):
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.05)  # well under 2 KB/s
+    await _moves(room, writer, range(1, 6), every=0.05)  # well under 2 KB/s
     assert len(receiver.writes) == 6 and receiver.looked == looked
-    for x in range(6, 60):  # a burst: more than a quarter of relay_backlog_bytes at once
-        await room.receive_update(_move(writer, x), sender=None)
+    await _moves(room, writer, range(6, 60), every=0)  # a burst: over a quarter of relay_backlog_bytes
     await asyncio.sleep(0.03)
     assert receiver.looked > looked
 
@@ -366,35 +387,26 @@ async def test_a_far_receiver_that_keeps_up_is_relayed_every_move(
     relay_backlog_bytes and every probe takes the round trip to come back, yet the receiver
     keeps up; it must be relayed every move, not caught up in jumps. Nor is a queue of one round
     trip, which TCP makes and drains by itself; a longer one is."""
-    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
-    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
-    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.05)
+    _quick_looks(monkeypatch, lag_limit=0.05)
     rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
     room = await rooms.get("b")
     far = SlowReceiver(rtt=0.08)  # longer than LAG_LIMIT_SECONDS
     far.queued = 3 * 4096  # in flight
     room.add(far)  # type: ignore[arg-type]
     await asyncio.sleep(0.1)  # the probe sent as it joins is back: the link's round trip is known
-    writer = Doc()
-    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    writer = _writer()
     await room.receive_update(writer.get_update(), sender=None)
-    for x in range(1, 60):
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.005)  # ~6 KB/s relayed: busy, probed
+    await _moves(room, writer, range(1, 60))  # busy: probed
     await asyncio.sleep(0)
     assert far.probes >= 3 and far.round_trip >= 0.08  # the one at join, and the busy room's
     assert far.behind is None and len(far.writes) == 60
 
     far.rtt = 0.16  # TCP stalls for a round trip (a slow start, BBR re-measuring): it drains alone
-    for x in range(60, 100):
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.005)
+    await _moves(room, writer, range(60, 100))
     assert far.behind is None and len(far.writes) == 100
 
     far.probe_answered = False  # now a backlog that grows: late by more than a round trip
-    for x in range(100, 140):
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.005)
+    await _moves(room, writer, range(100, 140))
     assert far.behind is not None
 
 
@@ -402,22 +414,17 @@ async def test_a_receiver_behind_a_proxy_is_found_behind_by_its_late_lag_probe(
     storage: CountingStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Behind a proxy nothing shows in the socket's queue; the lag probe of a busy room does."""
-    monkeypatch.setattr(rooms_module, "BACKLOG_CHECK_SECONDS", 0.01)
-    monkeypatch.setattr(rooms_module, "LAG_PROBE_SECONDS", 0.02)
-    monkeypatch.setattr(rooms_module, "LAG_LIMIT_SECONDS", 0.05)
+    _quick_looks(monkeypatch, lag_limit=0.05)
     rooms = Rooms(storage, None, Settings(guard=False))
     room = await rooms.get("b")
     proxied = SlowReceiver()
     room.add(proxied)  # type: ignore[arg-type]
     await asyncio.sleep(0.01)
     assert not proxied.probing and proxied.round_trip  # its join probe is back
-    writer = Doc()
-    writer.get("notes", type=Map)["n"] = Map({"x": 0, "text": "ɛ ɔ ɲ ŋ"})
+    writer = _writer()
     await room.receive_update(writer.get_update(), sender=None)
     proxied.probe_answered = False  # the proxy holds what it was sent: the probe waits
-    for x in range(1, 30):
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.005)  # ~6 KB/s relayed: busy
+    await _moves(room, writer, range(1, 30))  # busy
     assert proxied.probes >= 1 and proxied.behind is not None and proxied.queued == 0
     relayed = len(proxied.writes)
     await room.receive_update(_move(writer, 30), sender=None)
@@ -427,8 +434,4 @@ async def test_a_receiver_behind_a_proxy_is_found_behind_by_its_late_lag_probe(
     proxied.probe_answered = True  # the proxy's buffers drained
     await asyncio.sleep(0.1)
     assert proxied.behind is None and len(proxied.writes) == relayed + 1
-    seen = Doc()
-    for write in proxied.writes:
-        for message in write:
-            seen.apply_update(parse_message(message).payload)
-    assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
+    assert _replayed(proxied.writes).get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
