@@ -7,9 +7,15 @@ order). TCP on both ends sees a real round trip: its in-flight bytes, its timers
 socket queues are what they would be on the real link. A `tc` rate limit still applies on the
 TUN devices (see netns.Link).
 
+A 3G link to Mali is also uneven and lossy (DESIGN.md): each packet may wait up to `jitter_ms`
+more (drawn at random, but never leaving before the packet ahead of it: mobile networks buffer
+and deliver in order), and is dropped with probability `loss` (each way, so TCP retransmits
+after a timeout or duplicate acknowledgements, and everything behind the lost packet waits).
+The draws come from a seeded generator, so a run can be repeated.
+
 Run by `netns.Link(rtt_ms=...)`: `python -m tests.support.delayline HOST_IF NAMESPACE REMOTE_IF
-RTT_MS` (half of the round trip each way). It creates both devices (they live as long as it
-does), prints "ready", and relays until killed.
+RTT_MS [JITTER_MS LOSS SEED]` (half of the round trip each way). It creates both devices (they
+live as long as it does), prints "ready", and relays until killed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
+import random
 import select
 import struct
 import sys
@@ -45,17 +52,28 @@ def enter_namespace(namespace: str) -> None:
         os.close(fd)
 
 
-def relay(a: int, b: int, delay: float) -> None:
-    """Forever: what is read on one side is written on the other `delay` seconds later."""
+def relay(a: int, b: int, delay: float, jitter: float = 0.0, loss: float = 0.0, seed: int = 0,
+          until: float = float("inf")) -> None:
+    """Until `until` (monotonic time; by default forever): what is read on one side is written
+    on the other `delay` seconds later (plus up to `jitter` seconds, in order), unless dropped
+    (probability `loss`)."""
     waiting: dict[int, deque[tuple[float, bytes]]] = {a: deque(), b: deque()}
     other = {a: b, b: a}
-    while True:
+    draw = random.Random(seed).random
+    while time.monotonic() < until:
         heads = [queue[0][0] for queue in waiting.values() if queue]
-        timeout = max(0.0, min(heads) - time.monotonic()) if heads else None
+        timeout = max(0.0, min([*heads, until]) - time.monotonic()) if heads or until < float("inf") else None
         ready, _, _ = select.select([a, b], [], [], timeout)
         now = time.monotonic()
         for fd in ready:
-            waiting[fd].append((now + delay, os.read(fd, 65536)))
+            packet = os.read(fd, 65536)
+            if loss and draw() < loss:
+                continue
+            queue = waiting[fd]
+            due = now + delay + jitter * draw() if jitter else now + delay
+            if queue and queue[-1][0] > due:  # in order: not before the packet ahead of it
+                due = queue[-1][0]
+            queue.append((due, packet))
         for fd, queue in waiting.items():
             while queue and queue[0][0] <= now:
                 try:
@@ -66,11 +84,12 @@ def relay(a: int, b: int, delay: float) -> None:
 
 def main() -> None:
     host_if, namespace, remote_if, rtt_ms = sys.argv[1:5]
+    jitter_ms, loss, seed = (sys.argv[5:8] if len(sys.argv) > 5 else ("0", "0", "0"))
     host = open_tun(host_if)
     enter_namespace(namespace)
     remote = open_tun(remote_if)
     print("ready", flush=True)
-    relay(host, remote, int(rtt_ms) / 2000)
+    relay(host, remote, int(rtt_ms) / 2000, int(jitter_ms) / 1000, float(loss), int(seed))
 
 
 if __name__ == "__main__":

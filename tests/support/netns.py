@@ -14,7 +14,9 @@ reach the server on the host side's address over the veth pair:
 - `bytes_to_remote()`: bytes the host sent over the pair (IP and TCP headers included).
 - `Link(rtt_ms=...)`: a long round trip (a 3G or satellite hop to Mali). The pair is then two
   TUN devices joined by a delay line (tests/support/delayline.py), since netem is not in every
-  kernel; limits and cuts work the same.
+  kernel; limits and cuts work the same. `jitter_ms` and `loss` make it uneven and lossy, as a
+  3G link is: each packet waits up to `jitter_ms` more (in order), and is dropped with
+  probability `loss` each way (seeded: `seed`).
 
 Needs root (CAP_NET_ADMIN) and iproute2's `ip` and `tc`. Names and addresses are unique per
 process and link, and `close()` removes everything (deleting the namespace deletes the pair).
@@ -52,7 +54,7 @@ def _run(*args: str) -> str:
 
 
 class Link:
-    def __init__(self, rtt_ms: int = 0) -> None:
+    def __init__(self, rtt_ms: int = 0, jitter_ms: int = 0, loss: float = 0.0, seed: int = 0) -> None:
         n = next(_serial)
         tag = f"{os.getpid() % 100000}x{n}"
         self.namespace = f"palabre{tag}"
@@ -61,7 +63,7 @@ class Link:
         subnet = (os.getpid() + n) % 250 + 1
         self.host_ip = f"10.213.{subnet}.1"
         self.remote_ip = f"10.213.{subnet}.2"
-        self.rtt_ms = rtt_ms
+        self.rtt_ms, self.jitter_ms, self.loss, self.seed = rtt_ms, jitter_ms, loss, seed
         self._delay_line: subprocess.Popen[str] | None = None
         self._up = False
 
@@ -97,7 +99,8 @@ class Link:
         """Both TUN devices exist once the delay line says it is ready."""
         self._delay_line = subprocess.Popen(
             [sys.executable, "-m", "tests.support.delayline", self.host_if, self.namespace, self.remote_if,
-             str(self.rtt_ms)], stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
+             *map(str, (self.rtt_ms, self.jitter_ms, self.loss, self.seed))],
+            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parents[2])
         assert self._delay_line.stdout is not None
         if self._delay_line.stdout.readline().strip() != "ready":
             raise RuntimeError(f"the delay line did not start (exit {self._delay_line.wait(5)})")
