@@ -32,7 +32,9 @@
 from __future__ import annotations
 
 import fcntl
+import socket
 import struct
+import sys
 import termios
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +47,8 @@ from server.metrics import METRICS
 
 CLOSE_TOO_LARGE = 4413
 CLOSE_TOO_SLOW = 4408
+# Offset of tcpi_data_segs_in in Linux's struct tcp_info (include/uapi/linux/tcp.h, since 4.6).
+_TCP_INFO_DATA_SEGS_IN = 152
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -60,6 +64,19 @@ def encode_frame(payload: bytes) -> bytes:
 def encode_close(code: int, reason: str) -> bytes:
     body = struct.pack("!H", code) + reason.encode()[:120]
     return bytes((0x88, len(body))) + body
+
+
+def data_segments_in(sock: Any) -> int:
+    """Segments carrying data that the kernel received on this TCP socket, in order or not,
+    duplicates included (TCP_INFO's tcpi_data_segs_in; pure acknowledgements are not counted).
+    0 if unknown: not TCP, or a kernel before 4.6."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_DATA_SEGS_IN + 4)
+    except OSError:
+        return 0
+    if len(info) < _TCP_INFO_DATA_SEGS_IN + 4:
+        return 0
+    return int.from_bytes(info[_TCP_INFO_DATA_SEGS_IN:_TCP_INFO_DATA_SEGS_IN + 4], sys.byteorder)
 
 
 def deflate_factory() -> ServerPerMessageDeflateFactory:
@@ -127,6 +144,11 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             except OSError:
                 pass
         return queued
+
+    def _data_segments_in(self) -> int:
+        if self._fd < 0 or self.transport.is_closing():
+            return 0
+        return data_segments_in(self.transport.get_extra_info("socket"))
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -250,12 +272,23 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             self.transport.pause_reading()
 
     _heard = 0.0  # loop time data last arrived from the peer
+    _segments_seen = 0  # data segments the kernel had received from the peer at the last look
 
     def keepalive_timeout(self) -> None:
         """A peer whose pong is late while it is sending us data is alive: on a slow link its
         pong waits behind that data (a large offline edit takes minutes to upload at 16 kbit/s,
         and dropping it mid-way would make it start again, for ever). So the deadline moves
-        to `ping_timeout` after the last bytes received; only a peer silent that long is dropped."""
+        to `ping_timeout` after the last bytes received; only a peer silent that long is dropped.
+
+        "Received" counts what reached the kernel, not only what reached us: on a lossy link a
+        lost segment holds back everything behind it until the peer resends it, and on a slow
+        link with deep buffers the resent one queues behind the rest (seconds, at 16 kbit/s).
+        The peer's segments keep arriving meanwhile, out of order, and the kernel counts them
+        (TCP_INFO's data_segs_in): one since the last look is a sign of life like data is."""
+        segments = self._data_segments_in()
+        if segments > self._segments_seen:
+            self._segments_seen = segments
+            self._heard = max(self._heard, self.loop.time())
         silent = self.loop.time() - self._heard
         if self.ping_timeout is not None and silent < self.ping_timeout and not self.close_sent:
             self.pong_timer = self.loop.call_later(self.ping_timeout - silent, self.keepalive_timeout)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -30,13 +31,19 @@ pytestmark = pytest.mark.node
 
 @pytest.fixture
 def link(request: pytest.FixtureRequest) -> Iterator[netns.Link]:
-    """The path to the remote site; `@pytest.mark.rtt(ms)` gives it a long round trip."""
+    """The path to the remote site; `@pytest.mark.rtt(ms, jitter_ms=..., loss=...)` gives it a
+    long round trip, uneven and lossy if asked. By hand, `PALABRE_TEST_LINK=ms,jitter_ms,loss`
+    gives every test here that path instead (e.g. `600,200,0.03`)."""
     rtt = request.node.get_closest_marker("rtt")
-    rtt_ms = rtt.args[0] if rtt else 0
-    why_not = netns.available(delay=bool(rtt_ms))
+    shape = {"rtt_ms": rtt.args[0], **rtt.kwargs} if rtt else {}
+    if os.environ.get("PALABRE_TEST_LINK"):
+        given = os.environ["PALABRE_TEST_LINK"].split(",")
+        shape = {"rtt_ms": int(given[0]), "jitter_ms": int(given[1]) if given[1:] else 0,
+                 "loss": float(given[2]) if given[2:] else 0.0}
+    why_not = netns.available(delay=bool(shape.get("rtt_ms")))
     if why_not is not None:
         pytest.skip(f"needs a network namespace: {why_not}")
-    with netns.Link(rtt_ms=rtt_ms) as created:
+    with netns.Link(**shape) as created:
         yield created
 
 
@@ -294,13 +301,21 @@ async def test_behind_a_proxy_the_lag_probe_sees_the_backlog_the_socket_does_not
         front.close()
 
 
+@pytest.mark.parametrize("shape", [
+    pytest.param("near", id="near"),
+    # A lost segment holds back all that follows until it is resent, behind the upload queued
+    # in the slow link's buffer: seconds with nothing new for the server to read, while the
+    # rest keeps arriving out of order. Cut off in every run when only in-order data counted.
+    pytest.param("lossy", id="600ms-uneven-lossy", marks=pytest.mark.rtt(600, jitter_ms=200, loss=0.03)),
+])
 async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_off(
-    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]],
+    shape: str,
 ) -> None:
     """A participant wrote 200 post-its offline; back on a 16 kbit/s link, uploading them takes
     longer than the keep-alive allows for a pong (here 1 + 3 s), and the client's pong waits
     behind the upload. The server must not take that for a dead peer: cut off, the client would
-    reconnect and start the upload again, for ever."""
+    reconnect and start the upload again, for ever. Also on a far, uneven and lossy link."""
     keepalive = {"PALABRE_PING_INTERVAL": "1", "PALABRE_PING_TIMEOUT": "3"}
     server = serve(keepalive)
     async with BoardClient.connect(server.ws_url, "atelier") as room:
@@ -315,16 +330,29 @@ async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_o
         assert len(state["closes"]) == 1, f"cut off during the upload: {state['closes']}"  # only its own disconnect
 
 
-@pytest.mark.rtt(1200)
+@pytest.mark.parametrize(("falls_allowed", "changes_at_least", "join_probe"), [
+    # BBR (this machine's congestion control) drops its window to 4 packets for a round trip
+    # every 10 s to re-measure it, and 1.2 s of moves queue up, to drain by themselves: no
+    # catch-up is due (none in four runs; one allowed for a loss on a busy test machine). When
+    # the probe did not allow for the round trip: 3 in these 8 s, and 23 of the 80 changes.
+    pytest.param(1, 50, (1.2, 1.5), id="1.2s", marks=pytest.mark.rtt(1200)),
+    # Uneven and lossy: each packet waits 0-200 ms more, 3 % are lost each way. A loss stalls
+    # everything behind it until TCP resends it, a round trip or a timeout later; a stall past
+    # the lag limit is a fall (0 or 1 in seven runs, 56-85 changes). The join probe itself
+    # may be lost or late: its round trip is 0.6 s or more.
+    pytest.param(2, 40, (0.6, 5.0), id="600ms-uneven-lossy", marks=pytest.mark.rtt(600, jitter_ms=200, loss=0.03)),
+])
 async def test_a_far_link_that_keeps_up_gets_the_moves_as_a_stream(
-    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]]
+    serve: Callable[..., PalabreProcess], link: netns.Link, start_remote: Callable[[str], Awaitable[RemoteClient]],
+    falls_allowed: int, changes_at_least: int, join_probe: tuple[float, float],
 ) -> None:
-    """A 3G link to Mali: 1.2 s round trip, bandwidth enough for the room (~20 KB/s of moves).
+    """A 3G link to Mali: a long round trip, bandwidth enough for the room (~20 KB/s of moves).
     The moves take long to arrive and yet must arrive as a stream: the far side is not a
     receiver that fell behind (relays paused, then one catch-up diff), which would show it the
-    board in jumps. A round trip of moves is in flight, unacknowledged, all the time (24 KB here,
-    more than relay_backlog_bytes), and a lag probe takes 1.2 s to come back (more than
-    LAG_LIMIT_SECONDS): neither is a backlog."""
+    board in jumps. A round trip of moves is in flight, unacknowledged, all the time (24 KB at
+    1.2 s, more than relay_backlog_bytes), and a lag probe takes a round trip to come back
+    (more than LAG_LIMIT_SECONDS): neither is a backlog. Also when the link is uneven and
+    loses packets, as Mali's do."""
     server = serve()
     async with BoardClient.connect(server.ws_url, "atelier") as room:
         await _moving_post_its(room)
@@ -338,17 +366,12 @@ async def test_a_far_link_that_keeps_up_gets_the_moves_as_a_stream(
         moves = await _move(room, 8, per_tick=10, together=5, moves=moves)
         watched = await remote.next_event(timeout=10)
         assert not room.closed.done(), room.closed.result()
-        # TCP itself stalls the link now and then: BBR (this machine's congestion control)
-        # drops its window to 4 packets for a round trip every 10 s to re-measure it, and 1.2 s
-        # of moves queue up, to drain by themselves: no catch-up is due (none in four runs;
-        # one allowed for a loss on a busy test machine). When the probe did not allow for the
-        # round trip: 3 in these 8 s.
-        assert _metric(server, "palabre_receivers_behind_total") - behind <= 1
-        # The clock moves 10 times a second: a stream shows most of its 80 changes (23 when
-        # the far side was caught up in jumps).
-        assert watched["changes"] >= 50, watched
+        assert _metric(server, "palabre_receivers_behind_total") - behind <= falls_allowed
+        # The clock moves 10 times a second: a stream shows most of its 80 changes.
+        assert watched["changes"] >= changes_at_least, watched
         latest = await remote.ask(f"until clock moves {moves} 10", timeout=15)
         assert latest["value"] == moves, latest
-        # /metrics shows how far the participants are: the room's link and this one (1.2 s).
+        # /metrics shows how far the participants are: the room's link and this one.
         assert _metric(server, "palabre_link_round_trip_seconds_count") == 2
-        assert 1.2 <= _metric(server, "palabre_link_round_trip_seconds_sum") < 1.5
+        low, high = join_probe
+        assert low <= _metric(server, "palabre_link_round_trip_seconds_sum") < high

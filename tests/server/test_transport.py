@@ -1,18 +1,22 @@
 """The WebSocket transport on the wire: large messages deflated, small ones not (RFC 7692 allows
-it per message), so joins are small and moves cost no compression."""
+it per message), so joins are small and moves cost no compression; and the kernel's count of a
+peer's data segments, which the keep-alive takes as a sign of life."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import os
+import socket
 import struct
+import time
 
 from pycrdt import Doc
 
 from boards.board import Board
 from client.connection import BoardClient
 from server import protocol
+from server.transport import data_segments_in
 from tests.support.server import PalabreProcess
 
 
@@ -74,3 +78,27 @@ async def test_large_sync_is_deflated_small_messages_are_not(palabre: PalabrePro
         compressed, wire = await asyncio.wait_for(_next_frame(reader), 5)
         assert not compressed and wire < 200
         raw.close()
+
+
+def test_the_kernel_counts_the_data_segments_a_peer_sends_not_its_acknowledgements() -> None:
+    """The keep-alive's sign of life on a lossy link (PalabreProtocol.keepalive_timeout)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    client = socket.create_connection(listener.getsockname())
+    server, _ = listener.accept()
+    try:
+        for sock in (client, server):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        before = data_segments_in(server)
+        for _ in range(3):
+            client.sendall(b"move")
+            time.sleep(0.02)
+        assert data_segments_in(server) == before + 3
+        server.sendall(b"x" * 10_000)  # the client only acknowledges it
+        client.recv(65536)
+        time.sleep(0.05)
+        assert data_segments_in(server) == before + 3
+        with socket.socket(socket.AF_UNIX) as other:
+            assert data_segments_in(other) == 0  # not TCP: unknown
+    finally:
+        for sock in (client, server, listener):
+            sock.close()
