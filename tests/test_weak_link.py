@@ -338,7 +338,7 @@ async def test_a_large_offline_edit_uploads_over_a_slow_link_without_being_cut_o
     pytest.param(1, 50, (1.2, 1.5), id="1.2s", marks=pytest.mark.rtt(1200)),
     # Uneven and lossy: each packet waits 0-200 ms more, 3 % are lost each way. A loss stalls
     # everything behind it until TCP resends it, a round trip or a timeout later; a stall past
-    # the lag limit is a fall (0 or 1 in seven runs, 56-85 changes). The join probe itself
+    # the lag limit is a fall (0 or 1 in four runs, 56-85 changes). The join probe itself
     # may be lost or late: its round trip is 0.6 s or more.
     pytest.param(2, 40, (0.6, 5.0), id="600ms-uneven-lossy", marks=pytest.mark.rtt(600, jitter_ms=200, loss=0.03)),
 ])
