@@ -165,7 +165,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # keep-alive's case).
     _probe: bytes | None = None  # the probe awaiting its pong
     probe_sent = float("-inf")  # loop time the last probe left
-    round_trip = 0.0  # the shortest a probe took to come back (seconds); 0.0: none came back yet
+    round_trip = 0.0  # the shortest a probe or keep-alive ping took to come back (s); 0.0: none yet
 
     def send_probe(self) -> None:
         if self._probe is not None or not self.open:
@@ -195,7 +195,12 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
                 METRICS.observe_round_trip(took)  # the first: sent as the connection joined
             self.round_trip = min(self.round_trip, took) if self.round_trip else took
             return
+        keepalive = self.pending_ping_payload is not None
         super().handle_pong(event)
+        if keepalive and self.pending_ping_payload is None and self.round_trip:
+            # A keep-alive ping is a probe too: its round trip bounds the link's. A join probe
+            # that was lost and resent (or met a burst) made the link look farther than it is.
+            self.round_trip = min(self.round_trip, self.last_ping_rtt)
 
     def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int) -> bool:
         """Send (payload, encode_frame(payload)) pairs in one socket write; `largest` is the

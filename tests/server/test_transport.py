@@ -12,11 +12,14 @@ import struct
 import time
 
 from pycrdt import Doc
+from uvicorn.config import Config
+from uvicorn.server import ServerState
+from websockets.frames import Frame, Opcode
 
 from boards.board import Board
 from client.connection import BoardClient
 from server import protocol
-from server.transport import data_segments_in
+from server.transport import PalabreProtocol, data_segments_in
 from tests.support.server import PalabreProcess
 
 
@@ -102,3 +105,17 @@ def test_the_kernel_counts_the_data_segments_a_peer_sends_not_its_acknowledgemen
     finally:
         for sock in (client, server, listener):
             sock.close()
+
+
+async def test_a_keepalive_pong_shortens_a_round_trip_that_a_late_join_probe_overstated() -> None:
+    config = Config(app=lambda *_: None, ws="websockets-sansio")
+    config.load()
+    loop = asyncio.get_running_loop()
+    transport = PalabreProtocol(config, ServerState(), {}, loop)
+    transport.round_trip = 1.8  # the join probe's pong came late: a resent segment, say
+    transport.pending_ping_payload, transport.ping_sent_at = b"ping", loop.time() - 0.6
+    transport.handle_pong(Frame(Opcode.PONG, b"ping"))
+    assert 0.6 <= transport.round_trip < 1.0
+    transport.pending_ping_payload, transport.ping_sent_at = b"gnip", loop.time() - 1.5
+    transport.handle_pong(Frame(Opcode.PONG, b"gnip"))
+    assert transport.round_trip < 1.0  # the shortest seen: queues only lengthen a round trip
