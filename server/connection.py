@@ -22,7 +22,8 @@ class Connection:
     has drained, then caught up in one diff (rooms.py); one that reads nothing is closed."""
 
     __slots__ = ("ws", "board", "transport", "awareness_ids", "limit", "_queue", "_sender", "closed",
-                 "behind", "behind_since", "backlog", "backlog_moved")
+                 "behind", "behind_since", "backlog", "backlog_moved", "capacity", "acked_mark",
+                 "acked_mark_at", "cycle_relayed")
 
     def __init__(self, ws: WebSocket, board: str, limit: RateLimit) -> None:
         self.ws = ws
@@ -41,6 +42,14 @@ class Connection:
         self.behind_since = 0.0
         self.backlog = 0
         self.backlog_moved = 0.0
+        # While the room is busy and its link cannot carry the moves, it stays behind and gets a
+        # diff per round trip (Room._keeps_up): `capacity` is its link's rate in bytes/s measured
+        # since it fell, from the bytes its peer acknowledged (`acked_mark` at `acked_mark_at`);
+        # `cycle_relayed` the room's relayed bytes when the last diff went.
+        self.capacity = 0.0
+        self.acked_mark = 0
+        self.acked_mark_at = 0.0
+        self.cycle_relayed = 0
 
     def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
         """Send (payload, frame) pairs now, in one socket write when possible; `largest` is the

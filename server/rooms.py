@@ -44,6 +44,8 @@ BACKLOG_CHECK_SECONDS = 0.25  # at most how often receivers' backlogs are checke
 BUSY_BYTES_PER_SECOND = 2048  # relayed to each receiver: below this, no link we serve falls behind
 LAG_PROBE_SECONDS = 1.0  # while the room is busy, each receiver is probed at most this often
 LAG_LIMIT_SECONDS = 0.5  # a probe late by this (or the link's round trip, if longer): behind
+MIN_DRAIN_SECONDS = 0.02  # rates are measured over at least this long
+KEEP_UP_MARGIN = 1.25  # relays resume to a receiver whose link carries this many times the room's moves
 
 _versions = itertools.count(1)  # process-wide, so a reloaded board never reuses a version
 
@@ -98,6 +100,7 @@ class Room:
         self._unrelayed = 0  # updates applied to the doc but not yet relayed (no-guard path)
         self._last_backlog_check = asyncio.get_running_loop().time()  # see "receivers on slow links"
         self._relayed = 0  # bytes relayed (to each receiver) since the last check
+        self._relayed_before = 0  # … and before it, since the room was loaded
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
 
@@ -331,9 +334,13 @@ class Room:
     # post-it's latest position rather than every move on the way (only a tombstone of a few
     # bytes for each of those, which Yjs keeps), and the presence that changed meanwhile (a
     # timer keeps checking while anyone is behind or has a probe out with a backlog, or after a
-    # burst of relays). Direct answers (sync) still go to it. One whose backlog does not shrink
-    # at all for `ping_timeout` seconds reads nothing (a stalled client, not a slow link):
-    # closed, 4408.
+    # burst of relays). Direct answers (sync) still go to it. If the room is still busy and the
+    # receiver's link did not drain its backlog fast enough to carry the room's moves (its rate
+    # is measured from what its peer acknowledges, `_measure`), relays do not resume: it gets
+    # the next diff as soon as this one has arrived (a probe follows each), and so on until the
+    # room quiets or the link proves fast enough; resuming would only build the next backlog.
+    # One whose backlog does not shrink at all for `ping_timeout` seconds reads nothing (a
+    # stalled client, not a slow link): closed, 4408.
 
     @staticmethod
     def _late(transport: PalabreProtocol, waiting: float) -> bool:
@@ -356,9 +363,13 @@ class Room:
         per receiver for nothing. Someone behind or probed keeps a timer."""
         return self._busy(now) or self._relayed > self.settings.relay_backlog_bytes // 4
 
+    def _relayed_so_far(self) -> int:
+        return self._relayed_before + self._relayed
+
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
         busy = self._busy(now)
+        self._relayed_before += self._relayed
         self._relayed, self._last_backlog_check = 0, now
         limit = self.settings.relay_backlog_bytes
         watch = False
@@ -373,19 +384,20 @@ class Room:
                 elif (busy or queued > limit) and not waiting and now - transport.probe_sent >= LAG_PROBE_SECONDS:
                     transport.send_probe()
             else:
-                self._check_behind(conn, transport, queued, waiting, now)
+                self._check_behind(conn, transport, queued, waiting, now, busy)
             # Until its probe is back, a receiver with a backlog may be behind: look again soon.
             watch = watch or conn.behind is not None or (queued > limit and transport.probing)
         if watch:
             self._watch_backlogs()
 
     def _check_behind(self, conn: Connection, transport: PalabreProtocol, queued: int, waiting: float,
-                      now: float) -> None:
+                      now: float, busy: bool) -> None:
+        self._measure(conn, transport, now)
         if not waiting:
             if transport.probe_sent < conn.behind_since:
                 transport.send_probe()  # its pong will mean: all written before it has arrived
             elif queued <= self.settings.relay_backlog_bytes // 4:
-                self._catch_up(conn)
+                self._catch_up(conn, again=busy and not self._keeps_up(conn, now))
                 return
         if queued < conn.backlog:
             conn.backlog, conn.backlog_moved = queued, now
@@ -408,11 +420,18 @@ class Room:
         self.flush()  # first: what is pending for it goes out, so the doc's state is what it has
         if conn.behind is not None:  # that flush's own check got there first
             return
+        self._hold(conn)
+        conn.capacity, conn.acked_mark_at = 0.0, conn.behind_since
+        conn.acked_mark = conn.transport.bytes_acked() if conn.transport is not None else 0
+        METRICS.receivers_behind += 1
+        self._watch_backlogs()
+
+    def _hold(self, conn: Connection) -> None:
+        """Stop relaying to `conn`: it has (or will have, once its backlog drains) the doc as it is."""
         conn.behind = self.doc.get_state() if not self._unrelayed else EMPTY_STATE_VECTOR
         conn.behind_since = conn.backlog_moved = asyncio.get_running_loop().time()
         conn.backlog = 1 << 62  # not measured yet
-        METRICS.receivers_behind += 1
-        self._watch_backlogs()
+        conn.cycle_relayed = self._relayed_so_far()
 
     def _drop_stalled(self, conn: Connection, stalled: float) -> None:
         """Behind and reading nothing at all: a slow link drains, this one does not."""
@@ -420,7 +439,30 @@ class Room:
         self.log.info("closing a receiver that read nothing for %.0f s", stalled)
         asyncio.ensure_future(conn.close(CLOSE_TOO_SLOW, f"too slow: read nothing for {stalled:.0f} s"))
 
-    def _catch_up(self, conn: Connection) -> None:
+    @staticmethod
+    def _measure(conn: Connection, transport: PalabreProtocol, now: float) -> None:
+        """The receiver's link rate: the most its peer acknowledged per second between two looks
+        since it fell behind. While its backlog drains the link is full, so that is what it can
+        take (a lost packet stalls the acknowledgements, then they catch up at once: the most,
+        not the mean); while it gets only diffs, it is less."""
+        if now - conn.acked_mark_at < MIN_DRAIN_SECONDS:
+            return
+        acked = transport.bytes_acked()
+        conn.capacity = max(conn.capacity, (acked - conn.acked_mark) / (now - conn.acked_mark_at))
+        conn.acked_mark, conn.acked_mark_at = acked, now
+
+    def _keeps_up(self, conn: Connection, now: float) -> bool:
+        """Whether the receiver's link carries what the room relayed since the last diff (or the
+        fall), with a margin."""
+        needed = (self._relayed_so_far() - conn.cycle_relayed) / max(now - conn.behind_since, MIN_DRAIN_SECONDS)
+        return conn.capacity >= KEEP_UP_MARGIN * needed
+
+    def _catch_up(self, conn: Connection, again: bool = False) -> None:
+        """Send the receiver one diff of what changed since `conn.behind`. Then relays resume,
+        unless `again`: its link cannot carry the busy room's moves, so it stays behind and gets
+        the next diff once this one has arrived (a probe follows it), which shows it the latest
+        positions every round trip or so, instead of a backlog that builds up again until it is
+        found behind again."""
         state, conn.behind = conn.behind, None
         if state is None:
             return
@@ -431,6 +473,9 @@ class Room:
         if presence is not None:
             self.send_to(conn, presence)
         METRICS.catch_ups += 1
+        if again and conn.transport is not None:
+            self._hold(conn)
+            conn.transport.send_probe()  # back when the diff has arrived: the next one is due
 
     # --- connections -----------------------------------------------------------------------
 

@@ -47,7 +47,9 @@ from server.metrics import METRICS
 
 CLOSE_TOO_LARGE = 4413
 CLOSE_TOO_SLOW = 4408
-# Offset of tcpi_data_segs_in in Linux's struct tcp_info (include/uapi/linux/tcp.h, since 4.6).
+# Offsets in Linux's struct tcp_info (include/uapi/linux/tcp.h): tcpi_bytes_acked (since 4.1),
+# tcpi_data_segs_in (since 4.6).
+_TCP_INFO_BYTES_ACKED = 120
 _TCP_INFO_DATA_SEGS_IN = 152
 
 
@@ -66,17 +68,26 @@ def encode_close(code: int, reason: str) -> bytes:
     return bytes((0x88, len(body))) + body
 
 
-def data_segments_in(sock: Any) -> int:
-    """Segments carrying data that the kernel received on this TCP socket, in order or not,
-    duplicates included (TCP_INFO's tcpi_data_segs_in; pure acknowledgements are not counted).
-    0 if unknown: not TCP, or a kernel before 4.6."""
+def _tcp_info(sock: Any, offset: int, size: int) -> int:
+    """One unsigned field of Linux's struct tcp_info; 0 if unknown (not TCP, an older kernel)."""
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_DATA_SEGS_IN + 4)
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, offset + size)
     except OSError:
         return 0
-    if len(info) < _TCP_INFO_DATA_SEGS_IN + 4:
+    if len(info) < offset + size:
         return 0
-    return int.from_bytes(info[_TCP_INFO_DATA_SEGS_IN:_TCP_INFO_DATA_SEGS_IN + 4], sys.byteorder)
+    return int.from_bytes(info[offset:offset + size], sys.byteorder)
+
+
+def data_segments_in(sock: Any) -> int:
+    """Segments carrying data that the kernel received on this TCP socket, in order or not,
+    duplicates included (tcpi_data_segs_in; pure acknowledgements are not counted)."""
+    return _tcp_info(sock, _TCP_INFO_DATA_SEGS_IN, 4)
+
+
+def bytes_acked(sock: Any) -> int:
+    """Bytes sent on this TCP socket that the peer has acknowledged (tcpi_bytes_acked)."""
+    return _tcp_info(sock, _TCP_INFO_BYTES_ACKED, 8)
 
 
 def deflate_factory() -> ServerPerMessageDeflateFactory:
@@ -149,6 +160,12 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         if self._fd < 0 or self.transport.is_closing():
             return 0
         return data_segments_in(self.transport.get_extra_info("socket"))
+
+    def bytes_acked(self) -> int:
+        """Bytes written to this connection that the peer has acknowledged (0 if unknown)."""
+        if self._fd < 0 or self.transport.is_closing():
+            return 0
+        return bytes_acked(self.transport.get_extra_info("socket"))
 
     def pause_writing(self) -> None:
         super().pause_writing()

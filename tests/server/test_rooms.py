@@ -248,11 +248,15 @@ class SlowReceiver(Recorder):
         self.probe_answered = True
         self.probes = 0
         self.probe_sent = float("-inf")
+        self.acked = 0  # bytes it has acknowledged
         self._out = False
 
     def queued_bytes(self) -> int:
         self.looked += 1
         return self.queued
+
+    def bytes_acked(self) -> int:
+        return self.acked
 
     def send_probe(self) -> None:
         self.probes += 1
@@ -357,6 +361,58 @@ async def test_a_receiver_that_falls_behind_gets_one_catch_up_instead_of_every_m
     await room.receive_update(_move(writer, 81), sender=None)  # caught up: relayed again
     await asyncio.sleep(0)
     assert len(slow.writes) == 43
+
+
+async def _fallen(room: Room, writer: Doc, slow: "SlowReceiver") -> None:
+    """Make `slow` fall behind in a busy room: its link holds the moves and the lag probe."""
+    room.add(slow)  # type: ignore[arg-type]
+    await asyncio.sleep(0.01)
+    assert not slow.probing and slow.round_trip  # its join probe is back
+    await room.receive_update(writer.get_update(), sender=None)
+    slow.queued, slow.probe_answered = 10 * 4096, False
+    await _moves(room, writer, range(1, 40))
+    assert slow.behind is not None
+
+
+@pytest.mark.parametrize("link_rate", [4_000, 200_000])
+async def test_a_receiver_whose_link_cannot_carry_the_busy_room_gets_a_diff_per_round_trip(
+    storage: CountingStorage, monkeypatch: pytest.MonkeyPatch, link_rate: int
+) -> None:
+    """After a fall, relaying every move again to a link slower than the room's moves only
+    builds the next backlog: while the room stays busy that receiver gets a diff each time the
+    last one has arrived. A link that drained its backlog fast enough gets the moves again."""
+    _quick_looks(monkeypatch, lag_limit=0.03)
+    rooms = Rooms(storage, None, Settings(guard=False, relay_backlog_bytes=4096))
+    room = await rooms.get("b")
+    writer, slow = _writer(), SlowReceiver()
+    await _fallen(room, writer, slow)
+
+    # Its backlog drains at `link_rate` bytes/s (what its peer acknowledges) while the room
+    # keeps moving post-its (~6 KB/s).
+    slow.probe_answered, slow.queued = True, 2048
+    catch_ups = METRICS.catch_ups
+    loop = asyncio.get_running_loop()
+    for x in range(40, 120):
+        slow.acked += int(link_rate * 0.005)
+        slow.queued = max(0, slow.queued - int(link_rate * 0.005))
+        await room.receive_update(_move(writer, x), sender=None)
+        await asyncio.sleep(0.005)
+    if link_rate < 6_000:  # slower than the room: diffs, one after the other, nothing else
+        assert slow.behind is not None and METRICS.catch_ups - catch_ups >= 2
+        written = len(slow.writes)
+        started = loop.time()
+        while loop.time() - started < 0.1:
+            await room.receive_update(_move(writer, 120), sender=None)
+            await asyncio.sleep(0.005)
+        assert slow.behind is not None and 1 <= len(slow.writes) - written < 15  # ~20 moves: diffs only
+        await asyncio.sleep(0.1)  # the room is quiet: relays resume, after a last diff
+    assert slow.behind is None
+    seen = _replayed(slow.writes)
+    assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
+    written = len(slow.writes)
+    await room.receive_update(_move(writer, 121), sender=None)
+    await asyncio.sleep(0)
+    assert len(slow.writes) == written + 1  # relayed again
 
 
 async def test_a_quiet_room_does_not_look_at_its_receivers_after_every_relay(
