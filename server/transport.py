@@ -69,7 +69,10 @@ def encode_close(code: int, reason: str) -> bytes:
 
 
 def _tcp_info(sock: Any, offset: int, size: int) -> int:
-    """One unsigned field of Linux's struct tcp_info; 0 if unknown (not TCP, an older kernel)."""
+    """One unsigned field of Linux's struct tcp_info; 0 if unknown (no socket, not TCP, an older
+    kernel)."""
+    if sock is None:
+        return 0
     try:
         info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, offset + size)
     except OSError:
@@ -156,16 +159,13 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
                 pass
         return queued
 
-    def _data_segments_in(self) -> int:
-        if self._fd < 0 or self.transport.is_closing():
-            return 0
-        return data_segments_in(self.transport.get_extra_info("socket"))
+    def _socket(self) -> Any:
+        """The connection's socket, None once it is closing."""
+        return None if self._fd < 0 or self.transport.is_closing() else self.transport.get_extra_info("socket")
 
     def bytes_acked(self) -> int:
         """Bytes written to this connection that the peer has acknowledged (0 if unknown)."""
-        if self._fd < 0 or self.transport.is_closing():
-            return 0
-        return bytes_acked(self.transport.get_extra_info("socket"))
+        return bytes_acked(self._socket())
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -307,7 +307,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         link with deep buffers the resent one queues behind the rest (seconds, at 16 kbit/s).
         The peer's segments keep arriving meanwhile, out of order, and the kernel counts them
         (TCP_INFO's data_segs_in): one since the last look is a sign of life like data is."""
-        segments = self._data_segments_in()
+        segments = data_segments_in(self._socket())
         if segments > self._segments_seen:
             self._segments_seen = segments
             self._heard = max(self._heard, self.loop.time())
