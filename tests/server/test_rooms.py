@@ -374,7 +374,25 @@ async def _fallen(room: Room, writer: Doc, slow: "SlowReceiver") -> None:
     assert slow.behind is not None
 
 
-@pytest.mark.parametrize("link_rate", [4_000, 200_000])
+async def _drain_while_busy(room: Room, writer: Doc, slow: SlowReceiver, link_rate: int, seconds: float,
+                            x: int) -> int:
+    """For `seconds`, two moves every 5 ms while `slow` acknowledges `link_rate` bytes/s and
+    its queue drains as much; returns the next x."""
+    loop = asyncio.get_running_loop()
+    started = last = loop.time()
+    while last - started < seconds:
+        for _ in range(2):
+            await room.receive_update(_move(writer, x), sender=None)
+            x += 1
+        await asyncio.sleep(0.005)  # the moves are relayed
+        now = loop.time()
+        drained, last = int(link_rate * (now - last)), now
+        slow.acked += drained
+        slow.queued = max(0, slow.queued - drained)
+    return x
+
+
+@pytest.mark.parametrize("link_rate", [1_000, 200_000])
 async def test_a_receiver_whose_link_cannot_carry_the_busy_room_gets_a_diff_per_round_trip(
     storage: CountingStorage, monkeypatch: pytest.MonkeyPatch, link_rate: int
 ) -> None:
@@ -388,29 +406,21 @@ async def test_a_receiver_whose_link_cannot_carry_the_busy_room_gets_a_diff_per_
     await _fallen(room, writer, slow)
 
     # Its backlog drains at `link_rate` bytes/s (what its peer acknowledges) while the room
-    # keeps moving post-its (~6 KB/s).
-    slow.probe_answered, slow.queued = True, 2048
+    # keeps moving post-its (~12 KB/s).
+    slow.probe_answered, slow.queued = True, 1100
     catch_ups = METRICS.catch_ups
-    loop = asyncio.get_running_loop()
-    for x in range(40, 120):
-        slow.acked += int(link_rate * 0.005)
-        slow.queued = max(0, slow.queued - int(link_rate * 0.005))
-        await room.receive_update(_move(writer, x), sender=None)
-        await asyncio.sleep(0.005)
-    if link_rate < 6_000:  # slower than the room: diffs, one after the other, nothing else
+    x = await _drain_while_busy(room, writer, slow, link_rate, seconds=0.4, x=40)
+    if link_rate < 3_000:  # far slower than the room: diffs, one after the other, nothing else
         assert slow.behind is not None and METRICS.catch_ups - catch_ups >= 2
-        written = len(slow.writes)
-        started = loop.time()
-        while loop.time() - started < 0.1:
-            await room.receive_update(_move(writer, 120), sender=None)
-            await asyncio.sleep(0.005)
-        assert slow.behind is not None and 1 <= len(slow.writes) - written < 15  # ~20 moves: diffs only
+        written, moved = len(slow.writes), x
+        x = await _drain_while_busy(room, writer, slow, link_rate, seconds=0.1, x=x)
+        assert slow.behind is not None and 1 <= len(slow.writes) - written < (x - moved) // 2
         await asyncio.sleep(0.1)  # the room is quiet: relays resume, after a last diff
     assert slow.behind is None
     seen = _replayed(slow.writes)
     assert seen.get("notes", type=Map).to_py() == room.doc.get("notes", type=Map).to_py()
     written = len(slow.writes)
-    await room.receive_update(_move(writer, 121), sender=None)
+    await room.receive_update(_move(writer, x), sender=None)
     await asyncio.sleep(0)
     assert len(slow.writes) == written + 1  # relayed again
 
