@@ -82,13 +82,13 @@ def _tcp_info(sock: Any, offset: int, size: int) -> int:
     return int.from_bytes(info[offset:offset + size], sys.byteorder)
 
 
-def data_segments_in(sock: Any) -> int:
+def tcp_data_segments_in(sock: Any) -> int:
     """Segments carrying data that the kernel received on this TCP socket, in order or not,
     duplicates included (tcpi_data_segs_in; pure acknowledgements are not counted)."""
     return _tcp_info(sock, _TCP_INFO_DATA_SEGS_IN, 4)
 
 
-def bytes_acked(sock: Any) -> int:
+def tcp_bytes_acked(sock: Any) -> int:
     """Bytes sent on this TCP socket that the peer has acknowledged (tcpi_bytes_acked)."""
     return _tcp_info(sock, _TCP_INFO_BYTES_ACKED, 8)
 
@@ -141,31 +141,31 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # Called when the transport's buffer passes relay_backlog_bytes (the room stops relaying).
     on_pause: Callable[[], None] | None = None
 
-    _fd = -1
+    _sock: Any = None  # the connection's socket, if it has one
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=self.relay_backlog_bytes, low=self.relay_backlog_bytes // 4)
-        sock = transport.get_extra_info("socket")
-        self._fd = sock.fileno() if sock is not None else -1
+        self._sock = transport.get_extra_info("socket")
+
+    def _socket(self) -> Any:
+        """The connection's socket, None once it is closing (or if it has none)."""
+        return None if self.transport.is_closing() else self._sock
 
     def queued_bytes(self) -> int:
         """Bytes written to this connection that the peer has not acknowledged yet."""
         queued = self.transport.get_write_buffer_size()
-        if self._fd >= 0 and not self.transport.is_closing():
+        sock = self._socket()
+        if sock is not None:
             try:
-                queued += struct.unpack("i", fcntl.ioctl(self._fd, termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+                queued += struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
             except OSError:
                 pass
         return queued
 
-    def _socket(self) -> Any:
-        """The connection's socket, None once it is closing."""
-        return None if self._fd < 0 or self.transport.is_closing() else self.transport.get_extra_info("socket")
-
     def bytes_acked(self) -> int:
         """Bytes written to this connection that the peer has acknowledged (0 if unknown)."""
-        return bytes_acked(self._socket())
+        return tcp_bytes_acked(self._socket())
 
     def pause_writing(self) -> None:
         super().pause_writing()
@@ -307,7 +307,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         link with deep buffers the resent one queues behind the rest (seconds, at 16 kbit/s).
         The peer's segments keep arriving meanwhile, out of order, and the kernel counts them
         (TCP_INFO's data_segs_in): one since the last look is a sign of life like data is."""
-        segments = data_segments_in(self._socket())
+        segments = tcp_data_segments_in(self._socket())
         if segments > self._segments_seen:
             self._segments_seen = segments
             self._heard = max(self._heard, self.loop.time())

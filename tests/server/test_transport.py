@@ -19,7 +19,7 @@ from websockets.frames import Frame, Opcode
 from boards.board import Board
 from client.connection import BoardClient
 from server import protocol
-from server.transport import PalabreProtocol, data_segments_in
+from server.transport import PalabreProtocol, tcp_data_segments_in
 from tests.support.server import PalabreProcess
 
 
@@ -91,17 +91,17 @@ def test_the_kernel_counts_the_data_segments_a_peer_sends_not_its_acknowledgemen
     try:
         for sock in (client, server):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        before = data_segments_in(server)
+        before = tcp_data_segments_in(server)
         for _ in range(3):
             client.sendall(b"move")
             time.sleep(0.02)
-        assert data_segments_in(server) == before + 3
+        assert tcp_data_segments_in(server) == before + 3
         server.sendall(b"x" * 10_000)  # the client only acknowledges it
         client.recv(65536)
         time.sleep(0.05)
-        assert data_segments_in(server) == before + 3
+        assert tcp_data_segments_in(server) == before + 3
         with socket.socket(socket.AF_UNIX) as other:
-            assert data_segments_in(other) == 0  # not TCP: unknown
+            assert tcp_data_segments_in(other) == 0  # not TCP: unknown
     finally:
         for sock in (client, server, listener):
             sock.close()

@@ -14,7 +14,7 @@ after a timeout or duplicate acknowledgements, and everything behind the lost pa
 The draws come from a seeded generator, so a run can be repeated.
 
 Run by `netns.Link(rtt_ms=...)`: `python -m tests.support.delayline HOST_IF NAMESPACE REMOTE_IF
-RTT_MS [JITTER_MS LOSS SEED]` (half of the round trip each way). It creates both devices (they
+RTT_MS JITTER_MS LOSS SEED` (half of the round trip each way). It creates both devices (they
 live as long as it does), prints "ready", and relays until killed.
 """
 
@@ -61,8 +61,8 @@ def relay(a: int, b: int, delay: float, jitter: float = 0.0, loss: float = 0.0, 
     other = {a: b, b: a}
     draw = random.Random(seed).random
     while time.monotonic() < until:
-        heads = [queue[0][0] for queue in waiting.values() if queue]
-        timeout = max(0.0, min([*heads, until]) - time.monotonic()) if heads or until < float("inf") else None
+        wake = min([queue[0][0] for queue in waiting.values() if queue] + [until])
+        timeout = None if wake == float("inf") else max(0.0, wake - time.monotonic())
         ready, _, _ = select.select([a, b], [], [], timeout)
         now = time.monotonic()
         for fd in ready:
@@ -83,8 +83,7 @@ def relay(a: int, b: int, delay: float, jitter: float = 0.0, loss: float = 0.0, 
 
 
 def main() -> None:
-    host_if, namespace, remote_if, rtt_ms = sys.argv[1:5]
-    jitter_ms, loss, seed = (sys.argv[5:8] if len(sys.argv) > 5 else ("0", "0", "0"))
+    host_if, namespace, remote_if, rtt_ms, jitter_ms, loss, seed = sys.argv[1:8]
     host = open_tun(host_if)
     enter_namespace(namespace)
     remote = open_tun(remote_if)
