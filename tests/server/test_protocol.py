@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pycrdt import Doc, Map, write_var_uint
 
 from server import protocol
@@ -97,3 +99,23 @@ def test_awareness_state_size_limit() -> None:
     body = write_var_uint(1) + entry.encode()
     with pytest.raises(ProtocolError, match="too large"):
         parse_awareness(body, 64)
+
+
+# Random frames, and frames that start with a real message type so the fuzzing reaches past the
+# first byte (sync, awareness, auth, query-awareness).
+_frames = st.binary(max_size=80) | st.builds(lambda kind, rest: bytes([kind]) + rest,
+                                             st.integers(0, 3), st.binary(max_size=80))
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_frames)
+def test_any_bytes_parse_or_raise_protocol_error(frame: bytes) -> None:
+    """Whatever a client sends, the codec answers with a message or a ProtocolError (which the
+    endpoint turns into a 4400 with its reason), never another exception: an IndexError or a
+    UnicodeDecodeError would be a bug in the codec, reported to the client as one."""
+    try:
+        message = parse_message(frame)
+        if message.kind == protocol.KIND_AWARENESS:
+            parse_awareness(message.payload, 1024)
+    except ProtocolError as err:
+        assert str(err)  # a reason for the close frame
