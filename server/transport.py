@@ -15,16 +15,23 @@
    a move goes out plain, a large offline edit is still compressed (each message on its own).
    The server → client direction keeps its context, so joins stay ~5× smaller.
 3. Flow control for receivers on slow links: `queued_bytes()` is what was written to the
-   connection and not yet acknowledged by the peer (the kernel's send queue, SIOCOUTQ, plus the
-   transport's buffer), which on a slow link holds the backlog; and `pause_writing` (the
-   transport's own buffer passed `relay_backlog_bytes` at once, e.g. a large sync) is passed on
-   to `on_pause`. The room uses both to stop relaying to a receiver that cannot keep up and to
-   send it one catch-up diff once its backlog has drained (see rooms.py). Behind a proxy the
+   connection and not yet acknowledged by the peer (the kernel's send queue, SIOCOUTQ, the
+   transport's buffer and the held messages, below), which on a slow link holds the backlog;
+   and the transport's own buffer passing `relay_backlog_bytes` (e.g. a large sync) is passed
+   on to `on_pause`. The room uses both to stop relaying to a receiver that cannot keep up and
+   to send it one catch-up diff once its backlog has drained (see rooms.py). Behind a proxy the
    backlog sits in the proxy's buffers, out of SIOCOUTQ's sight: lag probes (`send_probe`, a
    ping of our own whose pong is as late as the whole path's backlog) see it there.
-4. Keep-alive that tells a slow link from a dead one: a pong that is late while the peer's data
+4. A backlog that can still be taken back. What the kernel has accepted goes out, however
+   stale, and it accepts far more than it can send on a slow link (small writes join its last
+   unsent segment). So for a receiver the room has seen with a backlog (`watch_unsent`), each
+   write reads what the kernel has not sent yet (SIOCOUTQNSD); past a quarter of
+   `relay_backlog_bytes`, writes are *held* here, in order, until it is down to half that.
+   When the receiver is found behind, the held relays and lag probe are dropped (`drop_held`):
+   the catch-up diff replaces them. Other receivers pay nothing: no read, nothing held.
+5. Keep-alive that tells a slow link from a dead one: a pong that is late while the peer's data
    keeps arriving does not drop the connection (`keepalive_timeout`).
-5. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
+6. Refusals with Palabre's close codes: an oversized frame closes with 4413 and a reason
    (websockets alone would send 1009), and a receiver that cannot keep up (its send buffer
    grows past `send_queue_bytes`) is closed with 4408 instead of slowing the room.
 """
@@ -51,6 +58,12 @@ CLOSE_TOO_SLOW = 4408
 # tcpi_data_segs_in (since 4.6).
 _TCP_INFO_BYTES_ACKED = 120
 _TCP_INFO_DATA_SEGS_IN = 152
+_SIOCOUTQNSD = 0x894B  # Linux's ioctl for the bytes of a TCP socket's send queue not sent yet
+
+# What a held message is: a relay and a lag probe may be dropped (see `drop_held`), the rest
+# (sync answers, catch-up diffs, deflated messages, whose compression context the peer follows)
+# never.
+HELD_RELAY, HELD_PROBE, HELD_KEEP = 0, 1, 2
 
 
 def encode_frame(payload: bytes) -> bytes:
@@ -120,6 +133,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._held: list[tuple[bytes, int]] = []  # (data, HELD_*) waiting for the kernel to send its share
         if self.conn.available_extensions:
             self.conn.available_extensions = [deflate_factory()]
 
@@ -143,6 +157,20 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
 
     _sock: Any = None  # the connection's socket, if it has one
 
+    # Called when writes start to be held and nothing is held yet: everything written before
+    # is the kernel's, on its way (rooms.py notes the board's state then: what the receiver
+    # will have if the held relays are dropped).
+    on_backed_up: Callable[[], None] | None = None
+    # Set by the room for a receiver seen with a backlog: each write then reads how much the
+    # kernel has not sent yet (one ioctl), and past `unsent_limit` writes are held here.
+    watch_unsent = False
+    _holding = False
+    _held_bytes = 0
+
+    @property
+    def unsent_limit(self) -> int:
+        return self.relay_backlog_bytes // 4
+
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         transport.set_write_buffer_limits(high=self.relay_backlog_bytes, low=self.relay_backlog_bytes // 4)
@@ -152,16 +180,23 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         """The connection's socket, None once it is closing (or if it has none)."""
         return None if self.transport.is_closing() else self._sock
 
-    def queued_bytes(self) -> int:
-        """Bytes written to this connection that the peer has not acknowledged yet."""
-        queued = self.transport.get_write_buffer_size()
+    def _ioctl_int(self, request: int) -> int:
         sock = self._socket()
-        if sock is not None:
-            try:
-                queued += struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
-            except OSError:
-                pass
-        return queued
+        if sock is None:
+            return 0
+        try:
+            return int(struct.unpack("i", fcntl.ioctl(sock.fileno(), request, b"\0\0\0\0"))[0])
+        except OSError:
+            return 0
+
+    def queued_bytes(self) -> int:
+        """Bytes written to this connection that the peer has not acknowledged yet (held here,
+        in the transport's buffer, in the kernel's)."""
+        return self.transport.get_write_buffer_size() + self._held_bytes + self._ioctl_int(termios.TIOCOUTQ)
+
+    def unsent_bytes(self) -> int:
+        """Bytes the kernel has not sent yet (SIOCOUTQNSD); 0 if unknown."""
+        return self._ioctl_int(_SIOCOUTQNSD)
 
     def bytes_acked(self) -> int:
         """Bytes written to this connection that the peer has acknowledged (0 if unknown)."""
@@ -171,6 +206,56 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         super().pause_writing()
         if self.on_pause is not None:
             self.on_pause()
+
+    @property
+    def holding(self) -> bool:
+        return self._holding
+
+    def _write(self, data: bytes, kind: int = HELD_KEEP) -> None:
+        """Write `data` now, or hold it (in order) while the kernel has its share unsent."""
+        if self._holding and not self._release(backed_up=False):
+            self._held.append((data, kind))
+            self._held_bytes += len(data)
+            return
+        self.transport.write(data)
+        if self.watch_unsent and self.unsent_bytes() > self.unsent_limit:
+            self._holding = True
+            if self.on_backed_up is not None:
+                self.on_backed_up()
+
+    def release_held(self) -> bool:
+        """Write what is held while the kernel takes it; True once nothing is held."""
+        return self._release(backed_up=True)
+
+    def _release(self, backed_up: bool) -> bool:
+        # Resumes once the kernel is down to half its share, so a busy link is not looked at
+        # after every write. `backed_up`: nothing is about to be written by the caller, so if
+        # the last held write backs up again, all was handed over (see on_backed_up).
+        if not self._holding:
+            return True
+        if not self.open or self.unsent_bytes() > self.unsent_limit // 2:
+            return False
+        self._holding = False
+        while self._held:
+            data, _ = self._held.pop(0)
+            self._held_bytes -= len(data)
+            self.transport.write(data)
+            if self.unsent_bytes() > self.unsent_limit:
+                self._holding = True
+                if backed_up and not self._held and self.on_backed_up is not None:
+                    self.on_backed_up()
+                return False
+        return True
+
+    def drop_held(self) -> int:
+        """Forget the held relays and lag probe (the receiver gets a catch-up diff instead);
+        returns the bytes dropped. Whatever else is held still goes, in order."""
+        kept = [(data, kind) for data, kind in self._held if kind == HELD_KEEP]
+        if any(kind == HELD_PROBE for _, kind in self._held):
+            self._probe = None  # it never left: the room sends another
+        dropped = self._held_bytes - sum(len(data) for data, _ in kept)
+        self._held, self._held_bytes = kept, self._held_bytes - dropped
+        return dropped
 
     # A lag probe is a ping of Palabre's own (uvicorn's keep-alive ignores its pong). It waits
     # behind everything written before it, in every buffer up to the client, a proxy's included,
@@ -194,7 +279,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         except InvalidState:  # closing
             return
         self._probe, self.probe_sent = probe, now
-        self.transport.write(b"".join(self.conn.data_to_send()))
+        self._write(b"".join(self.conn.data_to_send()), HELD_PROBE)
 
     def probe_waiting(self) -> float:
         """Seconds the lag probe has waited for its pong; 0.0 if none is out."""
@@ -219,7 +304,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             # that was lost and resent (or met a burst) made the link look farther than it is.
             self.round_trip = min(self.round_trip, self.last_ping_rtt)
 
-    def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int) -> bool:
+    def write_messages(self, messages: list[tuple[bytes, bytes]], largest: int, kind: int = HELD_KEEP) -> bool:
         """Send (payload, encode_frame(payload)) pairs in one socket write; `largest` is the
         longest payload (computed once by the caller for all receivers).
 
@@ -229,7 +314,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             return False
         if largest >= self.deflate_min_bytes and self.conn.extensions:
             return self._write_deflating(messages)
-        self.transport.write(messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages))
+        self._write(messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages), kind)
         return self._check_buffer()
 
     def _write_deflating(self, messages: list[tuple[bytes, bytes]]) -> bool:
@@ -243,11 +328,11 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             except InvalidState:
                 return False
             parts.extend(self.conn.data_to_send())
-        self.transport.write(b"".join(parts))
+        self._write(b"".join(parts))  # never dropped: the peer's inflater follows our compressor
         return self._check_buffer()
 
     def _check_buffer(self) -> bool:
-        if self.transport.get_write_buffer_size() > self.send_queue_bytes:
+        if self.transport.get_write_buffer_size() + self._held_bytes > self.send_queue_bytes:
             METRICS.slow_clients_dropped += 1
             self.refuse(CLOSE_TOO_SLOW, "too slow: send buffer full")
             return False
@@ -266,6 +351,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         if self.close_sent or self.disconnected:
             return
         self.close_sent = True
+        self._held, self._held_bytes = [], 0  # nothing may follow the close frame
         self.transport.write(encode_close(code, reason))
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
         if self.read_paused:

@@ -15,6 +15,7 @@ from pycrdt import Doc
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 from websockets.frames import Frame, Opcode
+from websockets.protocol import State
 
 from boards.board import Board
 from client.connection import BoardClient
@@ -119,3 +120,75 @@ async def test_a_keepalive_pong_shortens_a_round_trip_that_a_late_join_probe_ove
     transport.pending_ping_payload, transport.ping_sent_at = b"gnip", loop.time() - 1.5
     transport.handle_pong(Frame(Opcode.PONG, b"gnip"))
     assert transport.round_trip < 1.0  # the shortest seen: queues only lengthen a round trip
+
+
+def _frames(data: bytes) -> list[tuple[int, bytes]]:
+    """(opcode, payload) of each unmasked server frame in `data`."""
+    frames, pos = [], 0
+    while pos < len(data):
+        first, length = data[pos], data[pos + 1] & 0x7F
+        pos += 2
+        if length == 126:
+            (length,) = struct.unpack_from("!H", data, pos)
+            pos += 2
+        frames.append((first & 0x0F, data[pos:pos + length]))
+        pos += length
+    return frames
+
+
+async def test_writes_past_the_kernels_share_are_held_and_relays_among_them_can_be_dropped() -> None:
+    """A receiver that reads nothing (a slow link's far end, as the kernel sees it): once the
+    kernel holds a quarter of relay_backlog_bytes unsent, writes wait in Palabre, where the room
+    can still drop the relays and the lag probe when it finds the receiver behind; a direct
+    answer among them still goes, in order, once the kernel has sent what it had."""
+    from server.transport import HELD_KEEP, HELD_RELAY, encode_frame
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    reader.connect(listener.getsockname())
+    accepted, _ = listener.accept()
+    config = Config(app=lambda *_: None, ws="websockets-sansio")
+    config.load()
+    loop = asyncio.get_running_loop()
+    proto = PalabreProtocol(config, ServerState(), {}, loop)
+    await loop.connect_accepted_socket(lambda: proto, accepted)
+    proto.handshake_complete, proto.conn.state = True, State.OPEN  # as after the WebSocket upgrade
+    proto.watch_unsent = True  # the room saw a backlog on it
+    backed_up: list[int] = []
+    proto.on_backed_up = lambda: backed_up.append(proto.unsent_bytes())
+    try:
+        move = b"\x00\x02" + b"m" * 1000
+        for _ in range(300):
+            if proto.holding:
+                break
+            assert proto.write_messages([(move, encode_frame(move))], len(move), HELD_RELAY)
+        assert proto.holding and backed_up and backed_up[0] > proto.unsent_limit
+        kept, relay = b"\x00\x02" + b"k" * 300, b"\x00\x02" + b"r" * 300
+        proto.write_messages([(relay, encode_frame(relay))], len(relay), HELD_RELAY)
+        proto.send_probe()
+        proto.write_messages([(kept, encode_frame(kept))], len(kept), HELD_KEEP)
+        proto.write_messages([(relay, encode_frame(relay))], len(relay), HELD_RELAY)
+        assert proto.probing and proto.queued_bytes() > proto.unsent_bytes() + 900
+
+        dropped = proto.drop_held()
+        assert dropped == 2 * len(encode_frame(relay)) + 2 + 11  # the relays and the probe (a ping of 11 bytes)
+        assert not proto.probing  # it never left: the room sends another
+
+        reader.setblocking(False)
+        received = b""
+        for _ in range(200):  # the far end reads at last
+            try:
+                received += reader.recv(65536)
+            except BlockingIOError:
+                await asyncio.sleep(0.01)
+            if proto.release_held() and received.endswith(encode_frame(kept)):
+                break
+        frames = _frames(received)
+        assert frames[-1] == (0x2, kept)  # the answer arrived, last, whole
+        assert all(payload != relay for _, payload in frames) and all(op == 0x2 for op, _ in frames)
+        assert not proto.holding and proto.queued_bytes() == 0
+    finally:
+        proto.transport.close()
+        for sock in (reader, listener):
+            sock.close()
