@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 
 from server.limits import RateLimit
 from server.metrics import METRICS
-from server.transport import CLOSE_TOO_SLOW, PalabreProtocol
+from server.transport import CLOSE_TOO_SLOW, HELD_KEEP, HELD_RELAY, PalabreProtocol
 
 log = logging.getLogger("palabre.connection")
 
@@ -23,7 +23,7 @@ class Connection:
 
     __slots__ = ("ws", "board", "transport", "awareness_ids", "limit", "_queue", "_sender", "closed",
                  "behind", "behind_since", "backlog", "backlog_moved", "capacity", "acked_mark",
-                 "acked_mark_at", "cycle_relayed")
+                 "acked_mark_at", "cycle_relayed", "handed", "handed_at", "presence_since")
 
     def __init__(self, ws: WebSocket, board: str, limit: RateLimit) -> None:
         self.ws = ws
@@ -50,14 +50,22 @@ class Connection:
         self.acked_mark = 0
         self.acked_mark_at = 0.0
         self.cycle_relayed = 0
+        # `handed`: a state vector of the board it is sure to get (everything relayed to it
+        # before it was taken is the kernel's, none of it held in the transport), taken at
+        # `handed_at`; the catch-up diff starts there when held relays were dropped (rooms.py).
+        # b"\x00", the empty state, is always safe: the whole board.
+        self.handed = b"\x00"
+        self.handed_at = 0.0
+        self.presence_since = 0.0  # the catch-up sends the presence that changed since this
 
-    def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int, relay: bool = False) -> None:
         """Send (payload, frame) pairs now, in one socket write when possible; `largest` is the
-        longest payload."""
+        longest payload. A `relay` may be dropped if it is still held when the receiver is found
+        behind (transport.py); a direct answer never is."""
         if self.closed:
             return
         if self.transport is not None:
-            if not self.transport.write_messages(messages, largest):
+            if not self.transport.write_messages(messages, largest, HELD_RELAY if relay else HELD_KEEP):
                 self.closed = True
             return
         for payload, _ in messages:

@@ -29,6 +29,7 @@ class Metrics:
         self.slow_clients_dropped = 0
         self.receivers_behind = 0  # times a receiver's backlog paused its relays
         self.catch_ups = 0  # catch-up diffs sent once such a backlog drained
+        self.relay_bytes_dropped = 0  # relays held for a receiver found behind, replaced by its diff
         self.rejected: Counter[str] = Counter()  # by reason: malformed, too-large, rate, poison…
         self.round_trips = [0] * (len(ROUND_TRIP_BUCKETS) + 1)  # per bucket, the last one +Inf
         self.round_trip_sum = 0.0
@@ -62,6 +63,8 @@ class Metrics:
         emit("receivers_behind_total", "counter", "times a slow receiver's backlog paused relays to it",
              self.receivers_behind)
         emit("catch_ups_total", "counter", "catch-up diffs sent to receivers whose backlog drained", self.catch_ups)
+        emit("relay_bytes_dropped_total", "counter",
+             "relayed bytes held for a receiver found behind and replaced by its catch-up diff", self.relay_bytes_dropped)
         lines.extend(self._round_trip_histogram())
         for reason in sorted(self.rejected) or ["none"]:
             emit("rejected_messages_total", "counter", "messages refused, by reason",

@@ -281,7 +281,7 @@ class Room:
             messages, largest = [(payload, frame)], len(payload)
             for conn in self.connections:
                 if conn is not exclude and conn.behind is None:
-                    conn.write(messages, largest)
+                    conn.write(messages, largest, relay=True)
                     sent += 1
             METRICS.bytes_out += sent * len(payload)
             self._relayed += len(payload)
@@ -291,7 +291,7 @@ class Room:
             for conn in self.connections:
                 mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
                 if mine and conn.behind is None:
-                    conn.write(mine, largest)
+                    conn.write(mine, largest, relay=True)
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent
@@ -378,6 +378,9 @@ class Room:
             if transport is None or conn.closed:
                 continue
             queued, waiting = transport.queued_bytes(), transport.probe_waiting()
+            if queued > limit // 4:
+                transport.watch_unsent = True  # from now on its writes check the kernel's unsent bytes
+            transport.release_held()
             if conn.behind is None:
                 if self._late(transport, waiting):
                     self._fall_behind(conn)
@@ -386,7 +389,7 @@ class Room:
             else:
                 self._check_behind(conn, transport, queued, waiting, now, busy)
             # Until its probe is back, a receiver with a backlog may be behind: look again soon.
-            watch = watch or conn.behind is not None or (queued > limit and transport.probing)
+            watch = watch or conn.behind is not None or transport.holding or (queued > limit and transport.probing)
         if watch:
             self._watch_backlogs()
 
@@ -420,18 +423,37 @@ class Room:
         self.flush()  # first: what is pending for it goes out, so the doc's state is what it has
         if conn.behind is not None:  # that flush's own check got there first
             return
-        self._hold(conn)
+        dropped = conn.transport.drop_held() if conn.transport is not None else 0
+        METRICS.relay_bytes_dropped += dropped
+        self._hold(conn, dropped=dropped > 0)
         conn.capacity, conn.acked_mark_at = 0.0, conn.behind_since
         conn.acked_mark = conn.transport.bytes_acked() if conn.transport is not None else 0
         METRICS.receivers_behind += 1
         self._watch_backlogs()
 
-    def _hold(self, conn: Connection) -> None:
-        """Stop relaying to `conn`: it has (or will have, once its backlog drains) the doc as it is."""
-        conn.behind = self.doc.get_state() if not self._unrelayed else EMPTY_STATE_VECTOR
-        conn.behind_since = conn.backlog_moved = asyncio.get_running_loop().time()
+    def _hold(self, conn: Connection, dropped: bool = False) -> None:
+        """Stop relaying to `conn`: it has (or will have, once its backlog drains) the doc as it
+        is, or, if relays held for it were `dropped`, as it was when they started to be held."""
+        now = asyncio.get_running_loop().time()
+        if dropped:
+            conn.behind, conn.presence_since = conn.handed, conn.handed_at
+        else:
+            conn.behind = self.doc.get_state() if not self._unrelayed else EMPTY_STATE_VECTOR
+            conn.presence_since = now
+        conn.behind_since = conn.backlog_moved = now
         conn.backlog = 1 << 62  # not measured yet
         conn.cycle_relayed = self._relayed_so_far()
+
+    def _backed_up(self, conn: Connection) -> None:
+        """Writes to the receiver start to be held (its kernel has its share unsent) and none
+        are yet: all relayed to it so far is the kernel's, on its way, so the board as it is now
+        is what it will have (`conn.handed`) even if the relays held from now on are dropped.
+        Not while updates applied to the doc wait to be relayed, nor while it is behind (it
+        lacks what was not relayed to it): the older state stays, which is safe (the diff from
+        it is only larger)."""
+        if conn.behind is None and not self._outgoing and not self._unrelayed:
+            conn.handed = self.doc.get_state()
+            conn.handed_at = asyncio.get_running_loop().time()
 
     def _drop_stalled(self, conn: Connection, stalled: float) -> None:
         """Behind and reading nothing at all: a slow link drains, this one does not."""
@@ -469,7 +491,7 @@ class Room:
         diff = self.doc.get_update(state)
         if diff != EMPTY_UPDATE:
             self.send_diff(conn, diff)
-        presence = self.presence.changed_since(conn.behind_since)
+        presence = self.presence.changed_since(conn.presence_since)
         if presence is not None:
             self.send_to(conn, presence)
         METRICS.catch_ups += 1
@@ -486,12 +508,13 @@ class Room:
         self.connections.add(conn)
         if conn.transport is not None:
             conn.transport.on_pause = functools.partial(self._fall_behind, conn)
+            conn.transport.on_backed_up = functools.partial(self._backed_up, conn)
             conn.transport.send_probe()  # the link's own round trip, measured before anything is queued
 
     def remove(self, conn: Connection) -> None:
         self.connections.discard(conn)
         if conn.transport is not None:
-            conn.transport.on_pause = None
+            conn.transport.on_pause = conn.transport.on_backed_up = None
         self.presence.remove_connection(conn)
 
     # --- compaction --------------------------------------------------------------------------

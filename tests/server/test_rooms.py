@@ -188,7 +188,7 @@ class Recorder:
     def __init__(self) -> None:
         self.writes: list[list[bytes]] = []
 
-    def write(self, messages: list[tuple[bytes, bytes]], largest: int) -> None:
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int, relay: bool = False) -> None:
         self.writes.append([payload for payload, _ in messages])
 
 
@@ -257,6 +257,15 @@ class SlowReceiver(Recorder):
 
     def bytes_acked(self) -> int:
         return self.acked
+
+    watch_unsent = False
+    holding = False  # nothing held here: what it was written is in `queued`
+
+    def drop_held(self) -> int:
+        return 0
+
+    def release_held(self) -> bool:
+        return True
 
     def send_probe(self) -> None:
         self.probes += 1
