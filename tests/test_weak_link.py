@@ -258,7 +258,8 @@ async def _busy_room(server: PalabreProcess, link: netns.Link, remote: RemoteCli
 
 
 @pytest.mark.parametrize("within_ms", [
-    # 0.04-2.3 s when measured (seven runs, bimodal; 1.0-2.4 s before diffs per round trip); a
+    # 0.04-2.3 s when measured (seven runs; 1.0-2.4 s before diffs per round trip): the slow runs
+    # wait for the shaper's 2 s queue, which TCP fills on a near link (docs/server.md); a
     # relay of every move would end ~17 s behind (101 KB of moves in 8 s through 4 KB/s)
     pytest.param(5_000, id="near"),
     # 0.5-0.6 s when measured (4.6-5.5 s before the relays held past the kernel's share could be dropped)
