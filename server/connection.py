@@ -9,7 +9,7 @@ from starlette.websockets import WebSocket
 
 from server.limits import RateLimit
 from server.metrics import METRICS
-from server.transport import CLOSE_TOO_SLOW, HELD_KEEP, HELD_RELAY, PalabreProtocol
+from server.transport import CLOSE_TOO_SLOW, HELD_KEEP, PalabreProtocol
 
 log = logging.getLogger("palabre.connection")
 
@@ -58,14 +58,14 @@ class Connection:
         self.handed_at = 0.0
         self.presence_since = 0.0  # the catch-up sends the presence that changed since this
 
-    def write(self, messages: list[tuple[bytes, bytes]], largest: int, relay: bool = False) -> None:
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int, kind: int = HELD_KEEP) -> None:
         """Send (payload, frame) pairs now, in one socket write when possible; `largest` is the
-        longest payload. A `relay` may be dropped if it is still held when the receiver is found
-        behind (transport.py); a direct answer never is."""
+        longest payload. A HELD_RELAY may be dropped if it is still held when the receiver is
+        found behind (transport.py); a direct answer (HELD_KEEP) never is."""
         if self.closed:
             return
         if self.transport is not None:
-            if not self.transport.write_messages(messages, largest, HELD_RELAY if relay else HELD_KEEP):
+            if not self.transport.write_messages(messages, largest, kind):
                 self.closed = True
             return
         for payload, _ in messages:

@@ -32,7 +32,7 @@ from server.protocol import EMPTY_UPDATE, AwarenessEntry, encode_update
 from server.settings import Settings
 from server.splitting import split_update
 from server.storage.base import Storage, StorageError, build_doc
-from server.transport import CLOSE_TOO_SLOW, PalabreProtocol, encode_frame
+from server.transport import CLOSE_TOO_SLOW, HELD_RELAY, PalabreProtocol, encode_frame
 
 log = logging.getLogger("palabre.rooms")
 
@@ -281,7 +281,7 @@ class Room:
             messages, largest = [(payload, frame)], len(payload)
             for conn in self.connections:
                 if conn is not exclude and conn.behind is None:
-                    conn.write(messages, largest, relay=True)
+                    conn.write(messages, largest, HELD_RELAY)
                     sent += 1
             METRICS.bytes_out += sent * len(payload)
             self._relayed += len(payload)
@@ -291,7 +291,7 @@ class Room:
             for conn in self.connections:
                 mine = [(p, f) for p, f, ex in outgoing if ex is not conn]
                 if mine and conn.behind is None:
-                    conn.write(mine, largest, relay=True)
+                    conn.write(mine, largest, HELD_RELAY)
                     sent += len(mine)
                     METRICS.bytes_out += sum(len(p) for p, _ in mine)
         METRICS.messages_out += sent

@@ -43,6 +43,7 @@ import socket
 import struct
 import sys
 import termios
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -133,7 +134,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._held: list[tuple[bytes, int]] = []  # (data, HELD_*) waiting for the kernel to send its share
+        self._held: deque[tuple[bytes, int]] = deque()  # (data, HELD_*) waiting for the kernel to send its share
         if self.conn.available_extensions:
             self.conn.available_extensions = [deflate_factory()]
 
@@ -164,7 +165,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     # Set by the room for a receiver seen with a backlog: each write then reads how much the
     # kernel has not sent yet (one ioctl), and past `unsent_limit` writes are held here.
     watch_unsent = False
-    _holding = False
+    holding = False  # writes wait in `_held` (only ever True while `watch_unsent`)
     _held_bytes = 0
 
     @property
@@ -207,19 +208,15 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         if self.on_pause is not None:
             self.on_pause()
 
-    @property
-    def holding(self) -> bool:
-        return self._holding
-
     def _write(self, data: bytes, kind: int = HELD_KEEP) -> None:
         """Write `data` now, or hold it (in order) while the kernel has its share unsent."""
-        if self._holding and not self._release(backed_up=False):
+        if self.holding and not self._release(backed_up=False):
             self._held.append((data, kind))
             self._held_bytes += len(data)
             return
         self.transport.write(data)
         if self.watch_unsent and self.unsent_bytes() > self.unsent_limit:
-            self._holding = True
+            self.holding = True
             if self.on_backed_up is not None:
                 self.on_backed_up()
 
@@ -231,17 +228,17 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         # Resumes once the kernel is down to half its share, so a busy link is not looked at
         # after every write. `backed_up`: nothing is about to be written by the caller, so if
         # the last held write backs up again, all was handed over (see on_backed_up).
-        if not self._holding:
+        if not self.holding:
             return True
         if not self.open or self.unsent_bytes() > self.unsent_limit // 2:
             return False
-        self._holding = False
+        self.holding = False
         while self._held:
-            data, _ = self._held.pop(0)
+            data, _ = self._held.popleft()
             self._held_bytes -= len(data)
             self.transport.write(data)
             if self.unsent_bytes() > self.unsent_limit:
-                self._holding = True
+                self.holding = True
                 if backed_up and not self._held and self.on_backed_up is not None:
                     self.on_backed_up()
                 return False
@@ -250,7 +247,7 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
     def drop_held(self) -> int:
         """Forget the held relays and lag probe (the receiver gets a catch-up diff instead);
         returns the bytes dropped. Whatever else is held still goes, in order."""
-        kept = [(data, kind) for data, kind in self._held if kind == HELD_KEEP]
+        kept = deque((data, kind) for data, kind in self._held if kind == HELD_KEEP)
         if any(kind == HELD_PROBE for _, kind in self._held):
             self._probe = None  # it never left: the room sends another
         dropped = self._held_bytes - sum(len(data) for data, _ in kept)
@@ -314,7 +311,11 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
             return False
         if largest >= self.deflate_min_bytes and self.conn.extensions:
             return self._write_deflating(messages)
-        self._write(messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages), kind)
+        data = messages[0][1] if len(messages) == 1 else b"".join(f for _, f in messages)
+        if self.watch_unsent:
+            self._write(data, kind)
+        else:  # never watched, so nothing held: the relay's hot path stays one plain write
+            self.transport.write(data)
         return self._check_buffer()
 
     def _write_deflating(self, messages: list[tuple[bytes, bytes]]) -> bool:
@@ -351,7 +352,8 @@ class PalabreProtocol(WebSocketsSansIOProtocol):
         if self.close_sent or self.disconnected:
             return
         self.close_sent = True
-        self._held, self._held_bytes = [], 0  # nothing may follow the close frame
+        self._held.clear()  # nothing may follow the close frame
+        self._held_bytes = 0
         self.transport.write(encode_close(code, reason))
         self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
         if self.read_paused:

@@ -188,7 +188,7 @@ class Recorder:
     def __init__(self) -> None:
         self.writes: list[list[bytes]] = []
 
-    def write(self, messages: list[tuple[bytes, bytes]], largest: int, relay: bool = False) -> None:
+    def write(self, messages: list[tuple[bytes, bytes]], largest: int, kind: int = 0) -> None:
         self.writes.append([payload for payload, _ in messages])
 
 
