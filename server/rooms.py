@@ -101,6 +101,8 @@ class Room:
         self._last_backlog_check = asyncio.get_running_loop().time()  # see "receivers on slow links"
         self._relayed = 0  # bytes relayed (to each receiver) since the last check
         self._relayed_before = 0  # … and before it, since the room was loaded
+        # (time, bytes relayed before it) of the look before the last one: see `_busy`
+        self._look_before = (self._last_backlog_check, 0)
         self._backlog_timer: asyncio.TimerHandle | None = None
         self._phase = self._watch_phase()
 
@@ -353,8 +355,13 @@ class Room:
         return bool(rtt) and waiting - rtt > max(LAG_LIMIT_SECONDS, rtt)
 
     def _busy(self, now: float) -> bool:
-        """More than BUSY_BYTES_PER_SECOND relayed to each receiver since the last look."""
-        return self._relayed > BUSY_BYTES_PER_SECOND * (now - self._last_backlog_check)
+        """More than BUSY_BYTES_PER_SECOND relayed to each receiver since the last look, or since
+        the one before if the last was less than BACKLOG_CHECK_SECONDS ago: a timer's look just
+        after a relay's would judge a sliver of time, and one with no move in it is no quiet room."""
+        since, relayed = self._last_backlog_check, self._relayed
+        if now - since < BACKLOG_CHECK_SECONDS:
+            since, relayed = self._look_before[0], self._relayed_so_far() - self._look_before[1]
+        return relayed > BUSY_BYTES_PER_SECOND * (now - since)
 
     def _worth_a_look(self, now: float) -> bool:
         """Whether enough was relayed since the last look for a receiver to have fallen behind:
@@ -369,6 +376,7 @@ class Room:
     def _check_backlogs(self) -> None:
         now = asyncio.get_running_loop().time()
         busy = self._busy(now)
+        self._look_before = (self._last_backlog_check, self._relayed_before)
         self._relayed_before += self._relayed
         self._relayed, self._last_backlog_check = 0, now
         limit = self.settings.relay_backlog_bytes
@@ -399,7 +407,8 @@ class Room:
         if not waiting:
             if transport.probe_sent < conn.behind_since:
                 transport.send_probe()  # its pong will mean: all written before it has arrived
-            elif queued <= self.settings.relay_backlog_bytes // 4:
+            elif queued <= self.settings.relay_backlog_bytes // 4 and now - conn.behind_since >= MIN_DRAIN_SECONDS:
+                # (not sooner: whether its link keeps up is not judged on a sliver of time)
                 self._catch_up(conn, again=busy and not self._keeps_up(conn, now))
                 return
         if queued < conn.backlog:
